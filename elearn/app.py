@@ -1,0 +1,61 @@
+"""create_app(): the one place the application is wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from elearn import __version__, logs
+from elearn.config import Settings, get_settings
+from elearn.content.catalog import CatalogStore, load_catalog
+from elearn.db import make_engine, upgrade
+from elearn.web import errors, health, pages
+from elearn.web.security import SecurityHeaders
+from elearn.web.templating import make_templates
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+log = logging.getLogger("elearn")
+
+
+def create_app(settings: Settings | None = None, *, configure_logging: bool = True) -> FastAPI:
+    """Build the app: settings, database, content, routes; raises ContentError on bad content."""
+    settings = settings or get_settings()
+    if configure_logging:
+        logs.configure(settings.log_level)
+    catalog = CatalogStore(settings.courses_dir, load_catalog(settings.courses_dir))
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(catalog.watch(stop)) if settings.reload_courses else None
+        log.info("serving content version %s", catalog.current.version)
+        try:
+            yield
+        finally:
+            stop.set()
+            if watcher is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(watcher, timeout=5)
+            engine.dispose()
+
+    app = FastAPI(title="Trauma-informed e-learning", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.catalog = catalog
+    app.state.templates = make_templates(settings)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(pages.router)
+    app.include_router(health.router)
+    errors.install(app)
+    app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")
+    return app

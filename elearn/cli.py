@@ -1,0 +1,96 @@
+"""Command line: serve, courses validate, courses schema, db upgrade."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from elearn.config import SettingsError, load_settings
+
+app = typer.Typer(help="Trauma-informed e-learning platform.", no_args_is_help=True)
+courses_app = typer.Typer(help="Check and describe course content.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(courses_app, name="courses")
+app.add_typer(db_app, name="db")
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@courses_app.command("validate")
+def validate(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Course folders or files.")] = None,
+) -> None:
+    """Check course content; print every problem as file:line: message."""
+    from elearn.content.loader import load
+
+    targets = paths or [_settings().courses_dir]
+    result = load(targets)
+    for problem in result.problems:
+        typer.echo(str(problem))
+    errors, warnings = len(result.errors), len(result.problems) - len(result.errors)
+    if errors:
+        typer.echo(f"{errors} error(s), {warnings} warning(s) in {result.files} file(s)", err=True)
+        raise typer.Exit(1)
+    modules = sum(len(c.modules) for c in result.courses)
+    tracks = sum(len(c.model.tracks) for c in result.courses)
+    typer.echo(f"ok: {len(result.courses)} course(s), {tracks} track(s), {modules} module(s) "
+               f"in {result.files} file(s), {warnings} warning(s)")
+
+
+@courses_app.command("schema")
+def schema(
+    kind: Annotated[str, typer.Option(help="course, module, or any (either file).")] = "any",
+) -> None:
+    """Print the JSON Schema of the course format (for editor autocompletion)."""
+    from elearn.content.schema import json_schema
+
+    if kind not in ("course", "module", "any"):
+        typer.echo("error: --kind must be course, module or any", err=True)
+        raise typer.Exit(2)
+    chosen: Literal["course", "module", "any"] = kind  # type: ignore[assignment]
+    json.dump(json_schema(chosen), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every database migration."""
+    from elearn.db import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    demo: Annotated[bool, typer.Option(help="Add demo data first.")] = False,
+) -> None:
+    """Start the web server (upgrading a SQLite database first)."""
+    import uvicorn
+
+    from elearn.app import create_app
+    from elearn.content.problems import ContentError
+
+    settings = _settings()
+    try:
+        application = create_app(settings)
+    except ContentError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"error: {exc}; the server did not start", err=True)
+        raise typer.Exit(1) from None
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port,
+                log_level=settings.log_level, access_log=False, log_config=None)

@@ -1,0 +1,69 @@
+"""Settings read from environment variables prefixed ELEARN_."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "development-only-secret-key-do-not-use"  # noqa: S105 - refused outside development
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Everything the app reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="ELEARN_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    courses_dir: Path = Path("courses")
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    reload_courses: bool = True
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    exit_url: str = Field(default="https://www.bbc.co.uk/weather", pattern=r"^https?://")
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'elearn.sqlite3'}"
+        if not self.secret_key:
+            if self.environment == "production":
+                raise ValueError("ELEARN_SECRET_KEY must be set in production")
+            self.secret_key = DEV_SECRET
+        elif self.environment == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("ELEARN_SECRET_KEY must not be the development key in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is a SQLite file or memory database."""
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning a validation failure into one line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "ELEARN_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {msg}" if err["loc"] else msg)
+        raise SettingsError("; ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings for this process, read once."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""The course format: schema, loader with line numbers, and the served catalogue."""

@@ -1,0 +1,222 @@
+"""Read course folders into validated models, reporting every problem with file and line."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from elearn.content import checks
+from elearn.content.problems import Problem
+from elearn.content.schema import Course, Lesson, Module, Option, Question, Quiz, Source, Track
+from elearn.content.yamlpos import Located, YamlSyntaxError, parse
+
+M = TypeVar("M", bound=BaseModel)
+COURSE_FILE = "course.yaml"
+MODULES_DIR = "modules"
+_KNOWN_KEYS = sorted(
+    {name for m in (Course, Track, Module, Lesson, Quiz, Question, Option, Source)
+     for name in m.model_fields} | {"replace", "add"}
+)
+
+
+@dataclass
+class LoadedFile:
+    """A parsed YAML file with its positions and content hash."""
+
+    path: Path
+    located: Located
+    sha256: str
+
+    def where(self, path: tuple[str | int, ...], *, key: bool = False) -> tuple[int, int | None]:
+        """Line and column of a value (or of its key), falling back to the nearest parent."""
+        table = self.located.keys if key else self.located.values
+        if path in table:
+            return table[path]
+        while path:
+            path = path[:-1]
+            if path in self.located.values:
+                return self.located.values[path]
+        return 1, None
+
+
+@dataclass
+class LoadedModule:
+    """A valid module and the file it came from."""
+
+    model: Module
+    source: LoadedFile
+
+
+@dataclass
+class LoadedCourse:
+    """A valid course with its modules, keyed by module id."""
+
+    model: Course
+    source: LoadedFile
+    modules: dict[str, LoadedModule]
+
+
+@dataclass
+class LoadResult:
+    """Everything read in one pass: the valid courses and every problem found."""
+
+    courses: list[LoadedCourse] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that make the content unusable."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is an error (warnings allowed)."""
+        return not self.errors
+
+
+def read_file(path: Path, problems: list[Problem]) -> LoadedFile | None:
+    """Parse one YAML file; on failure add a problem and return None."""
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(path, 1, None, f"cannot read file: {exc}"))
+        return None
+    try:
+        located = parse(text)
+    except YamlSyntaxError as exc:
+        problems.append(Problem(path, exc.line, exc.column, exc.message))
+        return None
+    loaded = LoadedFile(path, located, hashlib.sha256(raw).hexdigest())
+    for dup_path, (line, col) in located.duplicates:
+        problems.append(Problem(path, line, col, f"duplicate key '{dup_path[-1]}'"))
+    return loaded
+
+
+def _dotted(loc: Iterable[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "file"
+
+
+def validation_problems(exc: ValidationError, source: LoadedFile) -> list[Problem]:
+    """Turn pydantic's errors into problems at the right line of the YAML."""
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            line, col = source.where(loc, key=True)
+            msg = f"unknown key '{loc[-1]}' in {_dotted(loc[:-1])}"
+            close = difflib.get_close_matches(str(loc[-1]), _KNOWN_KEYS, n=1)
+            if close:
+                msg += f"; did you mean '{close[0]}'?"
+        elif kind == "missing":
+            line, col = source.where(loc[:-1])
+            msg = f"missing required key '{loc[-1]}' in {_dotted(loc[:-1])}"
+        else:
+            line, col = source.where(loc)
+            text = str(err["msg"]).removeprefix("Value error, ")
+            msg = f"{_dotted(loc)}: {text}"
+        problems.append(Problem(source.path, line, col, msg))
+    return problems
+
+
+def _validate(model: type[M], source: LoadedFile, problems: list[Problem]) -> M | None:
+    try:
+        return model.model_validate(source.located.data)
+    except ValidationError as exc:
+        problems.extend(validation_problems(exc, source))
+        return None
+
+
+def _errors(problems: list[Problem]) -> bool:
+    return any(p.severity == "error" for p in problems)
+
+
+def load_module_file(path: Path, problems: list[Problem]) -> LoadedModule | None:
+    """Read and check one module file; None when it has any error."""
+    found: list[Problem] = []
+    source = read_file(path, found)
+    module = _validate(Module, source, found) if source else None
+    if source is not None:
+        found.extend(checks.check_module(source, path.stem))
+    problems.extend(found)
+    return LoadedModule(module, source) if module and source and not _errors(found) else None
+
+
+def load_course_dir(directory: Path, result: LoadResult) -> None:
+    """Read a course folder (course.yaml plus modules/*.yaml) into the result."""
+    module_paths = sorted((directory / MODULES_DIR).glob("*.yaml"))
+    result.files += 1 + len(module_paths)
+    problems: list[Problem] = []
+    source = read_file(directory / COURSE_FILE, problems)
+    course = _validate(Course, source, problems) if source else None
+    modules: dict[str, LoadedModule] = {}
+    sources: dict[str, LoadedFile] = {}
+    for path in module_paths:
+        loaded = load_module_file(path, problems)
+        if loaded is not None:
+            modules[loaded.model.id] = loaded
+            sources[path.stem] = loaded.source
+        else:
+            broken = read_file(path, [])
+            if broken is not None:
+                sources[path.stem] = broken
+    if source is not None:
+        problems.extend(checks.check_course(source, sources))
+    result.problems.extend(problems)
+    if course is not None and source is not None and not _errors(problems):
+        result.courses.append(LoadedCourse(course, source, modules))
+
+
+def course_dirs(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """Split paths into course folders and loose module files to check."""
+    dirs: list[Path] = []
+    loose: list[Path] = []
+    for path in paths:
+        if path.is_file():
+            if path.name == COURSE_FILE:
+                dirs.append(path.parent)
+            elif path.parent.name == MODULES_DIR and (path.parent.parent / COURSE_FILE).exists():
+                dirs.append(path.parent.parent)
+            else:
+                loose.append(path)
+        elif (path / COURSE_FILE).exists():
+            dirs.append(path)
+        else:
+            dirs.extend(sorted(p.parent for p in path.glob(f"*/{COURSE_FILE}")))
+    return list(dict.fromkeys(dirs)), loose
+
+
+def load(paths: Iterable[Path]) -> LoadResult:
+    """Load every course under the given paths; never raises for bad content."""
+    paths = list(paths)
+    result = LoadResult()
+    for path in paths:
+        if not path.exists():
+            result.problems.append(Problem(path, 1, None, "no such file or folder"))
+    dirs, loose = course_dirs(p for p in paths if p.exists())
+    for directory in dirs:
+        load_course_dir(directory, result)
+    for path in loose:
+        result.files += 1
+        load_module_file(path, result.problems)
+    result.problems.extend(
+        checks.check_course_ids([(c.model.id, c.source) for c in result.courses])
+    )
+    result.problems.sort(key=lambda p: (str(p.file), p.line, p.column or 0, p.message))
+    return result
+
+
+def as_data(model: BaseModel) -> Any:
+    """A model as plain YAML-ready data, leaving out defaults (for round trips and tools)."""
+    return model.model_dump(mode="json", exclude_defaults=True)

@@ -1,0 +1,35 @@
+"""Markdown to safe HTML: markdown-it-py with raw HTML off, then nh3 as a second line."""
+
+from __future__ import annotations
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+_md = MarkdownIt("commonmark", {"html": False, "typographer": True}).enable(["table", "strikethrough"])
+
+_BLOCK_TAGS = {
+    "p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code", "hr", "br",
+    "strong", "em", "s", "a", "table", "thead", "tbody", "tr", "th", "td",
+}
+_INLINE_TAGS = {"strong", "em", "s", "code", "a", "br"}
+_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"style"}, "td": {"style"}}
+_SCHEMES = {"http", "https", "mailto", "tel"}
+
+
+def _clean(html: str, tags: set[str]) -> Markup:
+    cleaned = nh3.clean(
+        html, tags=tags, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
+        link_rel="noopener noreferrer", strip_comments=True,
+    )
+    return Markup(cleaned)  # noqa: S704 - sanitised by nh3 just above
+
+
+def render_block(text: str) -> Markup:
+    """Render Markdown paragraphs, lists and headings to sanitised HTML."""
+    return _clean(_md.render(text), _BLOCK_TAGS)
+
+
+def render_inline(text: str) -> Markup:
+    """Render one line of Markdown (titles, prompts, feedback) to sanitised inline HTML."""
+    return _clean(_md.renderInline(text), _INLINE_TAGS)
