@@ -130,12 +130,13 @@ def _check_question(q: dict[str, Any], loc: Loc, source: LoadedFile) -> list[Pro
     return out
 
 
-def check_course(source: LoadedFile, modules: dict[str, LoadedFile]) -> list[Problem]:
-    """Checks across a course file and its module files (keyed by file stem)."""
+def check_course(source: LoadedFile, modules: dict[str, LoadedFile],
+                 existing: set[str]) -> list[Problem]:
+    """Checks across a course file and its module files (parsed ones keyed by file stem)."""
     data = source.located.data
     tracks = _items(data, "tracks")
     out = _duplicates(tracks, ("tracks",), "track", source)
-    known = sorted(modules)
+    known = sorted(existing)
     users: dict[str, set[str]] = {}
     for t, track in tracks:
         track_id = str(track.get("id", t))
@@ -149,7 +150,7 @@ def check_course(source: LoadedFile, modules: dict[str, LoadedFile]) -> list[Pro
                 out.append(_at(source, loc, f"track '{track_id}' lists module '{module_id}' twice"))
             seen.add(module_id)
             users.setdefault(module_id, set()).add(track_id)
-            if module_id not in modules:
+            if module_id not in existing:
                 msg = f"track '{track_id}' names module '{module_id}', which does not exist"
                 close = difflib.get_close_matches(module_id, known, n=1)
                 out.append(_at(source, loc, msg + (f"; did you mean '{close[0]}'?" if close else "")))

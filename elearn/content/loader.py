@@ -104,15 +104,23 @@ def _dotted(loc: Iterable[str | int]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "file"
+    return out or "the top level"
 
 
 def validation_problems(exc: ValidationError, source: LoadedFile) -> list[Problem]:
     """Turn pydantic's errors into problems at the right line of the YAML."""
     problems = []
-    for err in exc.errors():
+    errors = exc.errors()
+    suggested = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(err["loc"][-1]), _KNOWN_KEYS, n=1)
+            suggested.update((tuple(err["loc"][:-1]), c) for c in close)
+    for err in errors:
         loc = tuple(err["loc"])
         kind = err["type"]
+        if kind == "missing" and (loc[:-1], loc[-1]) in suggested:
+            continue  # the unknown-key message already says "did you mean ...?"
         if kind == "extra_forbidden":
             line, col = source.where(loc, key=True)
             msg = f"unknown key '{loc[-1]}' in {_dotted(loc[:-1])}"
@@ -172,7 +180,7 @@ def load_course_dir(directory: Path, result: LoadResult) -> None:
             if broken is not None:
                 sources[path.stem] = broken
     if source is not None:
-        problems.extend(checks.check_course(source, sources))
+        problems.extend(checks.check_course(source, sources, {p.stem for p in module_paths}))
     result.problems.extend(problems)
     if course is not None and source is not None and not _errors(problems):
         result.courses.append(LoadedCourse(course, source, modules))

@@ -1,0 +1,107 @@
+"""Script payloads in any text field never reach a page as markup."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from elearn.app import create_app
+from elearn.config import load_settings
+from elearn.content.markdown import render_block, render_inline
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "[click](javascript:alert(1))",
+    "<a href='javascript:alert(1)'>x</a>",
+    '<svg onload="alert(1)"></svg>',
+    "[x](JaVaScRiPt:alert(1))",
+    '<iframe src="https://evil.example"></iframe>',
+    "![x](javascript:alert(1))",
+    "<style>body{display:none}</style>",
+]
+
+
+class _Markup(HTMLParser):
+    """Collects real tags and attributes, as a browser would see them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"script", "iframe", "svg", "img", "style", "object", "embed"}:
+            src = dict(attrs).get("src") or ""
+            if not (tag == "script" and src.startswith("/static/")):
+                self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"{name}=")
+            if name in {"href", "src", "action"} and (value or "").strip().lower().startswith(
+                ("javascript:", "data:", "vbscript:")
+            ):
+                self.found.append(f"{name}={value}")
+
+
+def _dangerous(html: str) -> list[str]:
+    parser = _Markup()
+    parser.feed(html)
+    return parser.found
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_markdown_renderers_neutralise_payloads(payload: str) -> None:
+    assert _dangerous(render_block(f"Text {payload} more")) == []
+    assert _dangerous(render_inline(f"Text {payload} more")) == []
+
+
+def test_ordinary_markdown_still_renders() -> None:
+    html = render_block("### Heading\n\n**bold** and [a link](https://example.org)\n\n- one\n- two")
+    assert "<h3>Heading</h3>" in html and "<strong>bold</strong>" in html
+    assert '<a href="https://example.org" rel="noopener noreferrer">a link</a>' in html
+    assert "<li>one</li>" in html
+
+
+def _hostile_course(root: Path) -> Path:
+    p = " ".join(PAYLOADS)
+    folder = root / "hostile"
+    (folder / "modules").mkdir(parents=True)
+    course = {"id": "hostile", "title": f"Course {p}", "summary": f"Summary {p}",
+              "practice_level": "informed", "partnerships": ["nottinghamshire"],
+              "tracks": [{"id": "t", "title": f"Track {p}", "summary": f"Track summary {p}",
+                          "modules": ["m"]}]}
+    module = {
+        "id": "m", "title": f"Module {p}", "version": 1, "minutes": 5,
+        "summary": f"Summary {p}", "content_note": f"Note {p}",
+        "sources": [{"title": f"Source {p}", "publisher": f"Publisher {p}"}],
+        "lessons": [
+            {"id": "a", "title": f"Lesson {p}", "body": f"Body {p}",
+             "variants": {"t": {"add": f"Added {p}"}}},
+            {"id": "r", "kind": "reflection", "title": f"Reflect {p}", "prompt": f"Prompt {p}"},
+        ],
+        "quiz": {"questions": [{"id": "q", "kind": "single", "prompt": f"Prompt {p}",
+                                "options": [{"text": f"A {p}", "correct": True, "feedback": p},
+                                            {"text": f"B {p}", "feedback": p}]}]},
+    }
+    (folder / "course.yaml").write_text(yaml.safe_dump(course))
+    (folder / "modules" / "m.yaml").write_text(yaml.safe_dump(module))
+    return root
+
+
+def test_no_payload_reaches_any_page(tmp_path: Path) -> None:
+    settings = load_settings(environment="test", data_dir=tmp_path / "data",
+                             courses_dir=_hostile_course(tmp_path / "courses"),
+                             reload_courses=False)
+    with TestClient(create_app(settings, configure_logging=False)) as client:
+        for url in ("/", "/courses/hostile/t", "/courses/hostile/t/m"):
+            response = client.get(url)
+            assert response.status_code == 200
+            body = response.text
+            assert _dangerous(body) == [], url
+            assert len(re.findall(r"<script", body)) == 2  # the service's own two files
+            assert "&lt;script&gt;" in body  # the payload is shown as text, harmlessly
