@@ -47,8 +47,13 @@ def create_app(settings: Settings | None = None, *, configure_logging: bool = Tr
                     await asyncio.wait_for(watcher, timeout=5)
             engine.dispose()
 
-    app = FastAPI(title="Trauma-informed e-learning", version=__version__, lifespan=lifespan,
-                  docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Trauma-informed e-learning",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.catalog = catalog

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
-from elearn.config import SettingsError, load_settings
+from elearn.config import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="Trauma-informed e-learning platform.", no_args_is_help=True)
 courses_app = typer.Typer(help="Check and describe course content.", no_args_is_help=True)
@@ -18,7 +18,7 @@ app.add_typer(courses_app, name="courses")
 app.add_typer(db_app, name="db")
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
@@ -43,8 +43,10 @@ def validate(
         raise typer.Exit(1)
     modules = sum(len(c.modules) for c in result.courses)
     tracks = sum(len(c.model.tracks) for c in result.courses)
-    typer.echo(f"ok: {len(result.courses)} course(s), {tracks} track(s), {modules} module(s) "
-               f"in {result.files} file(s), {warnings} warning(s)")
+    typer.echo(
+        f"ok: {len(result.courses)} course(s), {tracks} track(s), {modules} module(s) "
+        f"in {result.files} file(s), {warnings} warning(s)"
+    )
 
 
 @courses_app.command("schema")
@@ -72,6 +74,31 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
+def _print_logins(engine: Any) -> None:
+    from sqlmodel import Session
+
+    from elearn.services.demo import seed_demo
+
+    with Session(engine) as session:
+        logins = seed_demo(session)
+    typer.echo("\nDemo accounts (passwords are new each time demo data is loaded):")
+    for login in logins:
+        typer.echo(f"  {login.partnership:<16} {login.role:<8} {login.email:<40} {login.password}")
+    typer.echo("")
+
+
+@app.command()
+def demo() -> None:
+    """Add demo partnerships, organisations, teams and one account per role; print logins."""
+    from elearn.db import make_engine, upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    _print_logins(engine)
+    engine.dispose()
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -87,10 +114,18 @@ def serve(
     settings = _settings()
     try:
         application = create_app(settings)
+        if demo:
+            _print_logins(application.state.engine)
     except ContentError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
         typer.echo(f"error: {exc}; the server did not start", err=True)
         raise typer.Exit(1) from None
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port,
-                log_level=settings.log_level, access_log=False, log_config=None)
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        log_config=None,
+    )

@@ -71,8 +71,12 @@ def courses_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path, courses_dir: Path) -> Settings:
     """Test settings: SQLite in a temporary folder, the test course, no file watching."""
-    return load_settings(environment="test", data_dir=tmp_path / "data", courses_dir=courses_dir,
-                         reload_courses=False)
+    return load_settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        courses_dir=courses_dir,
+        reload_courses=False,
+    )
 
 
 @pytest.fixture

@@ -115,15 +115,16 @@ def _lesson_view(lesson: Lesson, track_id: str | None, shared_html: Markup | Non
     if variant is not None and variant.replace is not None:
         html = render_block(variant.replace)
     elif variant is not None and variant.add is not None:
-        html = Markup((shared_html or Markup("")) + render_block(variant.add))
+        html = (shared_html or Markup("")) + render_block(variant.add)
     prompt = render_inline(lesson.prompt) if lesson.prompt else None
     return LessonView(lesson.id, lesson.title, lesson.kind, html, prompt)
 
 
 def _module_view(loaded: LoadedModule, course: Course) -> ModuleView:
     module = loaded.model
-    shared_html = {lesson.id: render_block(lesson.body) if lesson.body else None
-                   for lesson in module.lessons}
+    shared_html = {
+        lesson.id: render_block(lesson.body) if lesson.body else None for lesson in module.lessons
+    }
     shared = tuple(_lesson_view(le, None, shared_html[le.id]) for le in module.lessons)
     by_track = {}
     for track in course.tracks:
@@ -132,10 +133,13 @@ def _module_view(loaded: LoadedModule, course: Course) -> ModuleView:
                 _lesson_view(le, track.id, shared_html[le.id]) for le in module.lessons
             )
     return ModuleView(
-        model=module, course_id=course.id, sha256=loaded.source.sha256,
+        model=module,
+        course_id=course.id,
+        sha256=loaded.source.sha256,
         summary=render_inline(module.summary),
         content_note=render_inline(module.content_note) if module.content_note else None,
-        by_track=by_track, shared=shared,
+        by_track=by_track,
+        shared=shared,
     )
 
 
@@ -200,7 +204,8 @@ class CatalogStore:
         """Reload whenever a YAML file under the folder changes, until `stop` is set."""
         from watchfiles import awatch
 
-        async for changes in awatch(self.directory, stop_event=stop, debounce=300, step=50,
-                                    recursive=True):
+        async for changes in awatch(
+            self.directory, stop_event=stop, debounce=300, step=50, recursive=True
+        ):
             if any(path.endswith((".yaml", ".yml")) for _, path in changes):
                 await asyncio.to_thread(self.reload)

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 Loc = tuple[str | int, ...]
 
 
-def _at(source: LoadedFile, loc: Loc, message: str, *, key: bool = False,
-        warning: bool = False) -> Problem:
+def _at(
+    source: LoadedFile, loc: Loc, message: str, *, key: bool = False, warning: bool = False
+) -> Problem:
     line, col = source.where(loc, key=key)
     return Problem(source.path, line, col, message, "warning" if warning else "error")
 
@@ -33,8 +34,9 @@ def _items(data: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
     return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
 
 
-def _duplicates(items: list[tuple[int, dict[str, Any]]], base: Loc, what: str,
-                source: LoadedFile) -> list[Problem]:
+def _duplicates(
+    items: list[tuple[int, dict[str, Any]]], base: Loc, what: str, source: LoadedFile
+) -> list[Problem]:
     seen: set[str] = set()
     out = []
     for i, item in items:
@@ -55,7 +57,9 @@ def check_module(source: LoadedFile, stem: str) -> list[Problem]:
     out: list[Problem] = []
     module_id = data.get("id")
     if isinstance(module_id, str) and module_id != stem:
-        out.append(_at(source, ("id",), f"module id '{module_id}' must match the file name '{stem}'"))
+        out.append(
+            _at(source, ("id",), f"module id '{module_id}' must match the file name '{stem}'")
+        )
     lessons = _items(data, "lessons")
     out += _duplicates(lessons, ("lessons",), "lesson", source)
     for i, lesson in lessons:
@@ -68,8 +72,13 @@ def check_module(source: LoadedFile, stem: str) -> list[Problem]:
             out += _check_question(question, ("quiz", "questions", i), source)
         draw, count = quiz.get("draw"), len(quiz.get("questions") or [])
         if isinstance(draw, int) and draw > count:
-            out.append(_at(source, ("quiz", "draw"),
-                           f"draw is {draw} but the quiz has only {count} questions"))
+            out.append(
+                _at(
+                    source,
+                    ("quiz", "draw"),
+                    f"draw is {draw} but the quiz has only {count} questions",
+                )
+            )
     return out
 
 
@@ -81,14 +90,16 @@ def _check_lesson(lesson: dict[str, Any], loc: Loc, source: LoadedFile) -> list[
             out.append(_at(source, loc, f"reflection '{name}' needs a 'prompt'"))
         for key in ("body", "variants"):
             if key in lesson:
-                out.append(_at(source, (*loc, key), f"a reflection has a 'prompt', not '{key}'",
-                               key=True))
+                out.append(
+                    _at(source, (*loc, key), f"a reflection has a 'prompt', not '{key}'", key=True)
+                )
     elif lesson.get("kind", "text") == "text":
         if "body" not in lesson:
             out.append(_at(source, loc, f"lesson '{name}' needs a 'body'"))
         if "prompt" in lesson:
-            out.append(_at(source, (*loc, "prompt"), "'prompt' is for reflection lessons only",
-                           key=True))
+            out.append(
+                _at(source, (*loc, "prompt"), "'prompt' is for reflection lessons only", key=True)
+            )
     return out
 
 
@@ -97,8 +108,14 @@ def _check_question(q: dict[str, Any], loc: Loc, source: LoadedFile) -> list[Pro
     name, kind = q.get("id", loc[-1]), q.get("kind")
     if kind == "true_false":
         if "options" in q:
-            out.append(_at(source, (*loc, "options"),
-                           "a true_false question uses 'answer', not 'options'", key=True))
+            out.append(
+                _at(
+                    source,
+                    (*loc, "options"),
+                    "a true_false question uses 'answer', not 'options'",
+                    key=True,
+                )
+            )
         for key in ("answer", "feedback_true", "feedback_false"):
             if key not in q:
                 out.append(_at(source, loc, f"true_false question '{name}' needs '{key}'"))
@@ -107,8 +124,9 @@ def _check_question(q: dict[str, Any], loc: Loc, source: LoadedFile) -> list[Pro
         return out
     for key in ("answer", "feedback_true", "feedback_false"):
         if key in q:
-            out.append(_at(source, (*loc, key), f"'{key}' is for true_false questions only",
-                           key=True))
+            out.append(
+                _at(source, (*loc, key), f"'{key}' is for true_false questions only", key=True)
+            )
     if "options" not in q:
         out.append(_at(source, loc, f"{kind} question '{name}' needs 'options'"))
         return out
@@ -117,21 +135,32 @@ def _check_question(q: dict[str, Any], loc: Loc, source: LoadedFile) -> list[Pro
     if correct == 0:
         out.append(_at(source, (*loc, "options"), f"question '{name}' has no correct option"))
     elif kind == "single" and correct > 1:
-        out.append(_at(source, (*loc, "options"),
-                       f"single-choice question '{name}' has {correct} correct options; "
-                       "use kind: multiple or mark only one"))
+        out.append(
+            _at(
+                source,
+                (*loc, "options"),
+                f"single-choice question '{name}' has {correct} correct options; "
+                "use kind: multiple or mark only one",
+            )
+        )
     texts = Counter(str(o.get("text", "")).casefold() for _, o in options)
     for i, option in options:
         text = str(option.get("text", "")).casefold()
         if text and texts[text] > 1:
-            out.append(_at(source, (*loc, "options", i, "text"),
-                           f"question '{name}' repeats the option '{option.get('text')}'"))
+            out.append(
+                _at(
+                    source,
+                    (*loc, "options", i, "text"),
+                    f"question '{name}' repeats the option '{option.get('text')}'",
+                )
+            )
             texts[text] = 0
     return out
 
 
-def check_course(source: LoadedFile, modules: dict[str, LoadedFile],
-                 existing: set[str]) -> list[Problem]:
+def check_course(
+    source: LoadedFile, modules: dict[str, LoadedFile], existing: set[str]
+) -> list[Problem]:
     """Checks across a course file and its module files (parsed ones keyed by file stem)."""
     data = source.located.data
     tracks = _items(data, "tracks")
@@ -153,12 +182,15 @@ def check_course(source: LoadedFile, modules: dict[str, LoadedFile],
             if module_id not in existing:
                 msg = f"track '{track_id}' names module '{module_id}', which does not exist"
                 close = difflib.get_close_matches(module_id, known, n=1)
-                out.append(_at(source, loc, msg + (f"; did you mean '{close[0]}'?" if close else "")))
+                out.append(
+                    _at(source, loc, msg + (f"; did you mean '{close[0]}'?" if close else ""))
+                )
     track_ids = [str(track.get("id")) for _, track in tracks]
     for stem, module_source in sorted(modules.items()):
         if stem not in users:
-            out.append(_at(module_source, (), f"module '{stem}' is not used by any track",
-                           warning=True))
+            out.append(
+                _at(module_source, (), f"module '{stem}' is not used by any track", warning=True)
+            )
         out += _check_variants(module_source, users.get(stem, set()), track_ids)
     return out
 
@@ -172,11 +204,19 @@ def _check_variants(source: LoadedFile, users: set[str], track_ids: list[str]) -
             if track_id not in track_ids:
                 close = difflib.get_close_matches(str(track_id), track_ids, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
-                out.append(_at(source, loc, f"variant for unknown track '{track_id}'{hint}",
-                               key=True))
+                out.append(
+                    _at(source, loc, f"variant for unknown track '{track_id}'{hint}", key=True)
+                )
             elif track_id not in users:
-                out.append(_at(source, loc, f"variant for track '{track_id}', which does not "
-                               "use this module", key=True, warning=True))
+                out.append(
+                    _at(
+                        source,
+                        loc,
+                        f"variant for track '{track_id}', which does not use this module",
+                        key=True,
+                        warning=True,
+                    )
+                )
     return out
 
 
@@ -186,7 +226,12 @@ def check_course_ids(courses: list[tuple[str, LoadedFile]]) -> list[Problem]:
     seen: dict[str, Path] = {}
     for course_id, source in courses:
         if course_id in seen:
-            out.append(_at(source, ("id",),
-                           f"duplicate course id '{course_id}' (also in {seen[course_id]})"))
+            out.append(
+                _at(
+                    source,
+                    ("id",),
+                    f"duplicate course id '{course_id}' (also in {seen[course_id]})",
+                )
+            )
         seen.setdefault(course_id, source.path)
     return out

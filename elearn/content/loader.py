@@ -20,8 +20,12 @@ M = TypeVar("M", bound=BaseModel)
 COURSE_FILE = "course.yaml"
 MODULES_DIR = "modules"
 _KNOWN_KEYS = sorted(
-    {name for m in (Course, Track, Module, Lesson, Quiz, Question, Option, Source)
-     for name in m.model_fields} | {"replace", "add"}
+    {
+        name
+        for m in (Course, Track, Module, Lesson, Quiz, Question, Option, Source)
+        for name in m.model_fields
+    }
+    | {"replace", "add"}
 )
 
 
@@ -111,7 +115,7 @@ def validation_problems(exc: ValidationError, source: LoadedFile) -> list[Proble
     """Turn pydantic's errors into problems at the right line of the YAML."""
     problems = []
     errors = exc.errors()
-    suggested = set()
+    suggested: set[tuple[tuple[str | int, ...], str]] = set()
     for err in errors:
         if err["type"] == "extra_forbidden":
             close = difflib.get_close_matches(str(err["loc"][-1]), _KNOWN_KEYS, n=1)

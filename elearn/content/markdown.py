@@ -6,11 +6,35 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-_md = MarkdownIt("commonmark", {"html": False, "typographer": True}).enable(["table", "strikethrough"])
+_md = MarkdownIt("commonmark", {"html": False, "typographer": True}).enable(
+    ["table", "strikethrough"]
+)
 
 _BLOCK_TAGS = {
-    "p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code", "hr", "br",
-    "strong", "em", "s", "a", "table", "thead", "tbody", "tr", "th", "td",
+    "p",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "pre",
+    "code",
+    "hr",
+    "br",
+    "strong",
+    "em",
+    "s",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
 }
 _INLINE_TAGS = {"strong", "em", "s", "code", "a", "br"}
 _ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"style"}, "td": {"style"}}
@@ -19,8 +43,12 @@ _SCHEMES = {"http", "https", "mailto", "tel"}
 
 def _clean(html: str, tags: set[str]) -> Markup:
     cleaned = nh3.clean(
-        html, tags=tags, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
-        link_rel="noopener noreferrer", strip_comments=True,
+        html,
+        tags=tags,
+        attributes=_ATTRIBUTES,
+        url_schemes=_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
     )
     return Markup(cleaned)  # noqa: S704 - sanitised by nh3 just above
 

@@ -92,7 +92,9 @@ class Quiz(Strict):
 
     pass_mark: int = Field(default=80, ge=1, le=100, description="Percent needed to pass.")
     shuffle: bool = Field(default=False, description="Shuffle questions and options per attempt.")
-    draw: int | None = Field(default=None, ge=1, description="Draw this many questions per attempt.")
+    draw: int | None = Field(
+        default=None, ge=1, description="Draw this many questions per attempt."
+    )
     max_attempts: int | None = Field(default=None, ge=1, description="Omit for unlimited retakes.")
     questions: list[Question] = Field(min_length=1)
 

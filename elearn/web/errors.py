@@ -27,15 +27,23 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def error_response(request: Request, status: int, title: str, message: str = "",
-                   error_id: str | None = None) -> Response:
+def error_response(
+    request: Request, status: int, title: str, message: str = "", error_id: str | None = None
+) -> Response:
     """A calm error page (or JSON body) for the given status."""
     if _wants_json(request):
         body = {"error": title, "detail": message} | ({"error_id": error_id} if error_id else {})
         return JSONResponse(body, status_code=status)
     template = "errors/404.html" if status == 404 else "errors/error.html"
-    return render(request, template, status_code=status, title=title, message=message,
-                  error_id=error_id, status=status)
+    return render(
+        request,
+        template,
+        status_code=status,
+        title=title,
+        message=message,
+        error_id=error_id,
+        status=status,
+    )
 
 
 async def _user_error(request: Request, exc: Exception) -> Response:
@@ -56,11 +64,21 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     error_id = secrets.token_hex(4)
-    log.error("unhandled error %s on %s %s", error_id, request.method, request.url.path,
-              exc_info=exc, extra={"error_id": error_id})
-    return error_response(request, 500, "Sorry, something went wrong on our side",
-                          "Nothing you did caused this. Please try again in a few minutes.",
-                          error_id=error_id)
+    log.error(
+        "unhandled error %s on %s %s",
+        error_id,
+        request.method,
+        request.url.path,
+        exc_info=exc,
+        extra={"error_id": error_id},
+    )
+    return error_response(
+        request,
+        500,
+        "Sorry, something went wrong on our side",
+        "Nothing you did caused this. Please try again in a few minutes.",
+        error_id=error_id,
+    )
 
 
 def install(app: FastAPI) -> None:

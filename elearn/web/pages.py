@@ -48,7 +48,11 @@ def module_page(request: Request, course_id: str, track_id: str, module_id: str)
         raise NotFound("This track has no such module.")
     position = track.modules.index(module)
     return render(
-        request, "learn/module.html", course=course, track=track, module=module,
+        request,
+        "learn/module.html",
+        course=course,
+        track=track,
+        module=module,
         lessons=module.lessons(track.id),
         previous=track.modules[position - 1] if position else None,
         next=track.modules[position + 1] if position + 1 < len(track.modules) else None,

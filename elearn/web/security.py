@@ -24,8 +24,9 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
-        self.headers = _HEADERS + ([(b"strict-transport-security", b"max-age=31536000")]
-                                   if hsts else [])
+        self.headers = _HEADERS + (
+            [(b"strict-transport-security", b"max-age=31536000")] if hsts else []
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, adding headers to the response start."""

@@ -33,7 +33,9 @@ def _wait_for(check: Callable[[], bool], seconds: float = 10) -> bool:
     return False
 
 
-def test_a_good_edit_is_served_without_a_restart(live_client: TestClient, courses_dir: Path) -> None:
+def test_a_good_edit_is_served_without_a_restart(
+    live_client: TestClient, courses_dir: Path
+) -> None:
     path = courses_dir / "sample" / "modules" / "alpha-only.yaml"
     before = live_client.get("/health").json()["content"]["version"]
     path.write_text(path.read_text().replace("title: Alpha only", "title: Alpha, revised"))
@@ -49,7 +51,9 @@ def test_a_bad_edit_keeps_the_last_good_content(
     caplog.set_level(logging.ERROR)
     path = courses_dir / "sample" / "modules" / "alpha-only.yaml"
     path.write_text(path.read_text().replace("title: Alpha only", "titel: Alpha broken"))
-    assert _wait_for(lambda: live_client.get("/health").json()["content"]["last_reload_problems"] > 0)
+    assert _wait_for(
+        lambda: live_client.get("/health").json()["content"]["last_reload_problems"] > 0
+    )
     page = live_client.get(MODULE_URL)
     assert page.status_code == 200 and "Alpha only" in page.text
     logged = "\n".join(r.getMessage() for r in caplog.records)

@@ -22,7 +22,11 @@ def _messages() -> list[str]:
     ("file", "line", "fragment"),
     [
         ("course.yaml", 4, "practice_level: Input should be 'informed'"),
-        ("course.yaml", 9, "names module 'basic-skills', which does not exist; did you mean 'basics'?"),
+        (
+            "course.yaml",
+            9,
+            "names module 'basic-skills', which does not exist; did you mean 'basics'?",
+        ),
         ("course.yaml", 10, "duplicate track id 'police'"),
         ("course.yaml", 12, "lists module 'basics' twice"),
         ("modules/basics.yaml", 2, "unknown key 'titel' in the top level; did you mean 'title'?"),
@@ -72,8 +76,10 @@ def test_duplicate_keys_are_errors(tmp_path: Path) -> None:
 
 def test_a_loose_module_file_is_checked_on_its_own(tmp_path: Path) -> None:
     path = tmp_path / "lonely.yaml"
-    path.write_text("id: other\ntitle: T\nversion: 1\nminutes: 1\nsummary: S\n"
-                    "sources: [{title: S}]\nlessons: [{id: a, title: A, body: B}]\n")
+    path.write_text(
+        "id: other\ntitle: T\nversion: 1\nminutes: 1\nsummary: S\n"
+        "sources: [{title: S}]\nlessons: [{id: a, title: A, body: B}]\n"
+    )
     messages = [str(p) for p in load([path]).problems]
     assert messages == [f"{path}:1:5: module id 'other' must match the file name 'lonely'"]
 

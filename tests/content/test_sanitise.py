@@ -71,22 +71,46 @@ def _hostile_course(root: Path) -> Path:
     p = " ".join(PAYLOADS)
     folder = root / "hostile"
     (folder / "modules").mkdir(parents=True)
-    course = {"id": "hostile", "title": f"Course {p}", "summary": f"Summary {p}",
-              "practice_level": "informed", "partnerships": ["nottinghamshire"],
-              "tracks": [{"id": "t", "title": f"Track {p}", "summary": f"Track summary {p}",
-                          "modules": ["m"]}]}
+    course = {
+        "id": "hostile",
+        "title": f"Course {p}",
+        "summary": f"Summary {p}",
+        "practice_level": "informed",
+        "partnerships": ["nottinghamshire"],
+        "tracks": [
+            {"id": "t", "title": f"Track {p}", "summary": f"Track summary {p}", "modules": ["m"]}
+        ],
+    }
     module = {
-        "id": "m", "title": f"Module {p}", "version": 1, "minutes": 5,
-        "summary": f"Summary {p}", "content_note": f"Note {p}",
+        "id": "m",
+        "title": f"Module {p}",
+        "version": 1,
+        "minutes": 5,
+        "summary": f"Summary {p}",
+        "content_note": f"Note {p}",
         "sources": [{"title": f"Source {p}", "publisher": f"Publisher {p}"}],
         "lessons": [
-            {"id": "a", "title": f"Lesson {p}", "body": f"Body {p}",
-             "variants": {"t": {"add": f"Added {p}"}}},
+            {
+                "id": "a",
+                "title": f"Lesson {p}",
+                "body": f"Body {p}",
+                "variants": {"t": {"add": f"Added {p}"}},
+            },
             {"id": "r", "kind": "reflection", "title": f"Reflect {p}", "prompt": f"Prompt {p}"},
         ],
-        "quiz": {"questions": [{"id": "q", "kind": "single", "prompt": f"Prompt {p}",
-                                "options": [{"text": f"A {p}", "correct": True, "feedback": p},
-                                            {"text": f"B {p}", "feedback": p}]}]},
+        "quiz": {
+            "questions": [
+                {
+                    "id": "q",
+                    "kind": "single",
+                    "prompt": f"Prompt {p}",
+                    "options": [
+                        {"text": f"A {p}", "correct": True, "feedback": p},
+                        {"text": f"B {p}", "feedback": p},
+                    ],
+                }
+            ]
+        },
     }
     (folder / "course.yaml").write_text(yaml.safe_dump(course))
     (folder / "modules" / "m.yaml").write_text(yaml.safe_dump(module))
@@ -94,9 +118,12 @@ def _hostile_course(root: Path) -> Path:
 
 
 def test_no_payload_reaches_any_page(tmp_path: Path) -> None:
-    settings = load_settings(environment="test", data_dir=tmp_path / "data",
-                             courses_dir=_hostile_course(tmp_path / "courses"),
-                             reload_courses=False)
+    settings = load_settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        courses_dir=_hostile_course(tmp_path / "courses"),
+        reload_courses=False,
+    )
     with TestClient(create_app(settings, configure_logging=False)) as client:
         for url in ("/", "/courses/hostile/t", "/courses/hostile/t/m"):
             response = client.get(url)

@@ -83,8 +83,12 @@ def test_pages_link_only_local_assets(client: TestClient) -> None:
 
 
 def test_static_assets_are_served(client: TestClient) -> None:
-    for path in ("/static/htmx/htmx.min.js", "/static/govuk/app.min.css",
-                 "/static/govuk/govuk-frontend.min.js", "/static/js/app.js"):
+    for path in (
+        "/static/htmx/htmx.min.js",
+        "/static/govuk/app.min.css",
+        "/static/govuk/govuk-frontend.min.js",
+        "/static/js/app.js",
+    ):
         assert client.get(path).status_code == 200, path
 
 

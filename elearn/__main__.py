@@ -1,0 +1,5 @@
+"""`python -m elearn` runs the command line."""
+
+from elearn.cli import app
+
+app()
