@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, *, configure_logging: bool = Tr
     app.state.engine = engine
     app.state.catalog = catalog
     app.state.templates = make_templates(settings)
+    app.state.page_cache = {}
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
     app.include_router(health.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,17 +35,15 @@ def validate(
     from elearn.content.loader import load
 
     targets = paths or [_settings().courses_dir]
-    result = load(targets)
+    result = load(targets, workers=os.cpu_count() or 1)
     for problem in result.problems:
         typer.echo(str(problem))
     errors, warnings = len(result.errors), len(result.problems) - len(result.errors)
     if errors:
         typer.echo(f"{errors} error(s), {warnings} warning(s) in {result.files} file(s)", err=True)
         raise typer.Exit(1)
-    modules = sum(len(c.modules) for c in result.courses)
-    tracks = sum(len(c.model.tracks) for c in result.courses)
     typer.echo(
-        f"ok: {len(result.courses)} course(s), {tracks} track(s), {modules} module(s) "
+        f"ok: {result.course_count} course(s), {result.module_count} module(s) "
         f"in {result.files} file(s), {warnings} warning(s)"
     )
 

@@ -98,6 +98,9 @@ class Catalog:
     courses: tuple[CourseView, ...]
     version: str
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    rendered: dict[tuple[str, str, tuple[str, ...]], ModuleView] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def course(self, course_id: str) -> CourseView | None:
         """A course by id, or None."""
@@ -143,17 +146,28 @@ def _module_view(loaded: LoadedModule, course: Course) -> ModuleView:
     )
 
 
-def _course_view(loaded: LoadedCourse) -> CourseView:
+RenderCache = dict[tuple[str, str, tuple[str, ...]], ModuleView]
+
+
+def _course_view(loaded: LoadedCourse, previous: RenderCache, rendered: RenderCache) -> CourseView:
     course = loaded.model
-    modules = {mid: _module_view(m, course) for mid, m in loaded.modules.items()}
+    modules = {}
+    for mid, module in loaded.modules.items():
+        users = tuple(t.id for t in course.tracks if mid in t.modules)
+        key = (course.id, module.source.sha256, users)
+        view = previous.get(key) or _module_view(module, course)
+        rendered[key] = modules[mid] = view
     tracks = tuple(
         TrackView(t, course.id, tuple(modules[mid] for mid in t.modules)) for t in course.tracks
     )
     return CourseView(course, render_inline(course.summary), tracks, modules)
 
 
-def build(result: LoadResult) -> Catalog:
-    """Render a clean load result into a catalogue; raises ContentError if it has errors."""
+def build(result: LoadResult, previous: Catalog | None = None) -> Catalog:
+    """Render a clean load result into a catalogue; raises ContentError if it has errors.
+
+    Modules whose file and tracks are unchanged since `previous` are not rendered again.
+    """
     if not result.ok:
         raise ContentError(result.problems)
     digest = hashlib.sha256()
@@ -161,8 +175,11 @@ def build(result: LoadResult) -> Catalog:
         digest.update(loaded.source.sha256.encode())
         for mid in sorted(loaded.modules):
             digest.update(loaded.modules[mid].source.sha256.encode())
-    courses = tuple(_course_view(c) for c in sorted(result.courses, key=lambda c: c.model.title))
-    return Catalog(courses=courses, version=digest.hexdigest()[:12])
+    old = previous.rendered if previous else {}
+    rendered: RenderCache = {}
+    ordered = sorted(result.courses, key=lambda c: c.model.title)
+    courses = tuple(_course_view(c, old, rendered) for c in ordered)
+    return Catalog(courses=courses, version=digest.hexdigest()[:12], rendered=rendered)
 
 
 def load_catalog(directory: Path) -> Catalog:
@@ -194,7 +211,7 @@ class CatalogStore:
                     log.error("course content rejected: %s", problem)
                 log.error("kept content version %s; fix the errors above", self._catalog.version)
                 return False
-            catalog = build(result)
+            catalog = build(result, previous=self._catalog)
             if catalog.version != self._catalog.version:
                 log.info("course content reloaded: version %s", catalog.version)
             self._catalog = catalog

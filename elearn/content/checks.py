@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -158,12 +159,17 @@ def _check_question(q: dict[str, Any], loc: Loc, source: LoadedFile) -> list[Pro
     return out
 
 
-def check_course(
-    source: LoadedFile, modules: dict[str, LoadedFile], existing: set[str]
-) -> list[Problem]:
-    """Checks across a course file and its module files (parsed ones keyed by file stem)."""
-    data = source.located.data
-    tracks = _items(data, "tracks")
+@dataclass(frozen=True)
+class TrackUse:
+    """Which tracks a course has, and which tracks use each module id."""
+
+    track_ids: tuple[str, ...] = ()
+    users: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+def check_tracks(source: LoadedFile, existing: set[str]) -> tuple[list[Problem], TrackUse]:
+    """Checks of a course file's tracks against the module files that exist."""
+    tracks = _items(source.located.data, "tracks")
     out = _duplicates(tracks, ("tracks",), "track", source)
     known = sorted(existing)
     users: dict[str, set[str]] = {}
@@ -185,14 +191,16 @@ def check_course(
                 out.append(
                     _at(source, loc, msg + (f"; did you mean '{close[0]}'?" if close else ""))
                 )
-    track_ids = [str(track.get("id")) for _, track in tracks]
-    for stem, module_source in sorted(modules.items()):
-        if stem not in users:
-            out.append(
-                _at(module_source, (), f"module '{stem}' is not used by any track", warning=True)
-            )
-        out += _check_variants(module_source, users.get(stem, set()), track_ids)
-    return out
+    track_ids = tuple(str(track.get("id")) for _, track in tracks)
+    return out, TrackUse(track_ids, {k: frozenset(v) for k, v in users.items()})
+
+
+def check_module_use(source: LoadedFile, stem: str, use: TrackUse) -> list[Problem]:
+    """Checks of one module against its course's tracks: unused modules, variant keys."""
+    out = []
+    if stem not in use.users:
+        out.append(_at(source, (), f"module '{stem}' is not used by any track", warning=True))
+    return out + _check_variants(source, set(use.users.get(stem, ())), list(use.track_ids))
 
 
 def _check_variants(source: LoadedFile, users: set[str], track_ids: list[str]) -> list[Problem]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import multiprocessing
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +20,7 @@ from elearn.content.yamlpos import Located, YamlSyntaxError, parse
 
 M = TypeVar("M", bound=BaseModel)
 COURSE_FILE = "course.yaml"
+PARALLEL_FROM = 64  # module files in one course before reading them in parallel pays off
 MODULES_DIR = "modules"
 _KNOWN_KEYS = sorted(
     {
@@ -73,6 +76,8 @@ class LoadResult:
     courses: list[LoadedCourse] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: int = 0
+    course_count: int = 0
+    module_count: int = 0
 
     @property
     def errors(self) -> list[Problem]:
@@ -154,40 +159,75 @@ def _errors(problems: list[Problem]) -> bool:
     return any(p.severity == "error" for p in problems)
 
 
-def load_module_file(path: Path, problems: list[Problem]) -> LoadedModule | None:
-    """Read and check one module file; None when it has any error."""
+ModuleRead = tuple[LoadedModule | None, list[Problem]]
+
+
+def read_module(path: Path, use: checks.TrackUse | None = None) -> ModuleRead:
+    """Read and check one module file (against its course's tracks when given).
+
+    Returns the module, or None when it has any error, and every problem found.
+    """
     found: list[Problem] = []
     source = read_file(path, found)
     module = _validate(Module, source, found) if source else None
     if source is not None:
         found.extend(checks.check_module(source, path.stem))
+        if use is not None:
+            found.extend(checks.check_module_use(source, path.stem, use))
+    loaded = LoadedModule(module, source) if module and source and not _errors(found) else None
+    return loaded, found
+
+
+def load_module_file(path: Path, problems: list[Problem]) -> LoadedModule | None:
+    """Read and check one module file on its own; None when it has any error."""
+    loaded, found = read_module(path)
     problems.extend(found)
-    return LoadedModule(module, source) if module and source and not _errors(found) else None
+    return loaded
 
 
-def load_course_dir(directory: Path, result: LoadResult) -> None:
-    """Read a course folder (course.yaml plus modules/*.yaml) into the result."""
+def _check_module(path: Path, use: checks.TrackUse) -> tuple[bool, list[Problem]]:
+    loaded, found = read_module(path, use)
+    return loaded is not None, found  # only what a parallel check needs to send back
+
+
+def _read_modules(
+    paths: list[Path], use: checks.TrackUse, workers: int
+) -> list[tuple[bool, LoadedModule | None, list[Problem]]]:
+    """(valid, module if kept, problems) per path; in parallel nothing is kept."""
+    if workers <= 1 or len(paths) < PARALLEL_FROM:
+        return [(m is not None, m, found) for m, found in (read_module(p, use) for p in paths)]
+    context = multiprocessing.get_context("fork")
+    chunk = max(1, len(paths) // (workers * 4))
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        checked = pool.map(_check_module, paths, [use] * len(paths), chunksize=chunk)
+        return [(ok, None, found) for ok, found in checked]
+
+
+def load_course_dir(directory: Path, result: LoadResult, *, workers: int = 1) -> None:
+    """Read a course folder (course.yaml plus modules/*.yaml) into the result.
+
+    With workers > 1 the modules are only checked, in parallel, and no course is kept.
+    """
     module_paths = sorted((directory / MODULES_DIR).glob("*.yaml"))
     result.files += 1 + len(module_paths)
     problems: list[Problem] = []
     source = read_file(directory / COURSE_FILE, problems)
     course = _validate(Course, source, problems) if source else None
+    use = checks.TrackUse()
+    if source is not None:
+        found, use = checks.check_tracks(source, {p.stem for p in module_paths})
+        problems.extend(found)
     modules: dict[str, LoadedModule] = {}
-    sources: dict[str, LoadedFile] = {}
-    for path in module_paths:
-        loaded = load_module_file(path, problems)
+    for valid, loaded, found in _read_modules(module_paths, use, workers):
+        problems.extend(found)
+        result.module_count += valid
         if loaded is not None:
             modules[loaded.model.id] = loaded
-            sources[path.stem] = loaded.source
-        else:
-            broken = read_file(path, [])
-            if broken is not None:
-                sources[path.stem] = broken
-    if source is not None:
-        problems.extend(checks.check_course(source, sources, {p.stem for p in module_paths}))
     result.problems.extend(problems)
-    if course is not None and source is not None and not _errors(problems):
-        result.courses.append(LoadedCourse(course, source, modules))
+    if course is not None and source is not None:
+        result.course_count += 1
+        if not _errors(problems) and workers <= 1:
+            result.courses.append(LoadedCourse(course, source, modules))
 
 
 def course_dirs(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
@@ -209,8 +249,12 @@ def course_dirs(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     return list(dict.fromkeys(dirs)), loose
 
 
-def load(paths: Iterable[Path]) -> LoadResult:
-    """Load every course under the given paths; never raises for bad content."""
+def load(paths: Iterable[Path], *, workers: int = 1) -> LoadResult:
+    """Load every course under the given paths; never raises for bad content.
+
+    With workers > 1, large courses are checked by that many processes and no courses are
+    kept, only problems and counts: that is for the CLI. The server keeps the default of one.
+    """
     paths = list(paths)
     result = LoadResult()
     for path in paths:
@@ -218,7 +262,7 @@ def load(paths: Iterable[Path]) -> LoadResult:
             result.problems.append(Problem(path, 1, None, "no such file or folder"))
     dirs, loose = course_dirs(p for p in paths if p.exists())
     for directory in dirs:
-        load_course_dir(directory, result)
+        load_course_dir(directory, result, workers=workers)
     for path in loose:
         result.files += 1
         load_module_file(path, result.problems)

@@ -8,9 +8,34 @@ from typing import Any
 import yaml
 
 try:  # libyaml's parser when present: several times faster
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - pure-Python fallback
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+
+
+class _Loader(_BaseLoader):
+    """The safe loader with cheaper tag resolution (no path resolvers are ever used)."""
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        """Path resolvers are not used: nothing to track."""
+
+    def ascend_resolver(self) -> None:
+        """Path resolvers are not used: nothing to track."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        """The same tags as the safe loader, with the common plain-string case first."""
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if regexp.match(value):
+                        return str(tag)
+            return _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
 
 Path = tuple[str | int, ...]
 Pos = tuple[int, int]  # 1-based line and column
@@ -60,13 +85,20 @@ def parse(text: str) -> Located:
 
 
 def _build(loader: Any, node: yaml.Node, path: Path, out: Located) -> Any:
-    out.values[path] = _pos(node)
+    mark = node.start_mark
+    out.values[path] = (mark.line + 1, mark.column + 1)
+    if isinstance(node, yaml.ScalarNode):
+        # plain strings are the common case: skip the constructor's dispatch for them
+        return node.value if node.tag == _STR else loader.construct_object(node, deep=True)
     if isinstance(node, yaml.MappingNode):
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, str | int | bool | float) or key is None:
-                key = str(key)
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR:
+                key: Any = key_node.value
+            else:
+                key = loader.construct_object(key_node, deep=True)
+                if not isinstance(key, str | int | bool | float) or key is None:
+                    key = str(key)
             child = (*path, str(key))
             if key in mapping:
                 out.duplicates.append((child, _pos(key_node)))

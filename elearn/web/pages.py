@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from elearn.content.catalog import Catalog, CourseView, TrackView
 from elearn.errors import NotFound
-from elearn.web.templating import render
+from elearn.web.templating import render, render_cached
 
 router = APIRouter()
+# Hot pages read their path parameters from request.path_params (all plain strings):
+# declaring them as arguments costs FastAPI a validation pass per request.
 
 
 def catalog_of(request: Request) -> Catalog:
@@ -27,29 +29,35 @@ def _course_track(request: Request, course_id: str, track_id: str) -> tuple[Cour
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> HTMLResponse:
+async def home(request: Request) -> Response:
     """Every course and its tracks."""
-    return render(request, "learn/home.html", courses=catalog_of(request).courses)
+    return render_cached(request, "learn/home.html", (), courses=catalog_of(request).courses)
 
 
 @router.get("/courses/{course_id}/{track_id}", response_class=HTMLResponse)
-def track_page(request: Request, course_id: str, track_id: str) -> HTMLResponse:
+async def track_page(request: Request) -> Response:
     """A track's modules in order."""
+    course_id, track_id = request.path_params["course_id"], request.path_params["track_id"]
     course, track = _course_track(request, course_id, track_id)
-    return render(request, "learn/track.html", course=course, track=track)
+    return render_cached(
+        request, "learn/track.html", (course_id, track_id), course=course, track=track
+    )
 
 
 @router.get("/courses/{course_id}/{track_id}/{module_id}", response_class=HTMLResponse)
-def module_page(request: Request, course_id: str, track_id: str, module_id: str) -> HTMLResponse:
+async def module_page(request: Request) -> Response:
     """A module's lessons as this track shows them."""
+    course_id, track_id = request.path_params["course_id"], request.path_params["track_id"]
+    module_id = request.path_params["module_id"]
     course, track = _course_track(request, course_id, track_id)
     module = next((m for m in track.modules if m.id == module_id), None)
     if module is None:
         raise NotFound("This track has no such module.")
     position = track.modules.index(module)
-    return render(
+    return render_cached(
         request,
         "learn/module.html",
+        (course_id, track_id, module_id),
         course=course,
         track=track,
         module=module,
@@ -60,6 +68,6 @@ def module_page(request: Request, course_id: str, track_id: str, module_id: str)
 
 
 @router.get("/support", response_class=HTMLResponse)
-def support(request: Request) -> HTMLResponse:
+async def support(request: Request) -> HTMLResponse:
     """Where to get help now, on every page."""
     return render(request, "support.html")

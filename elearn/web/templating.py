@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from starlette.responses import HTMLResponse
+from markupsafe import Markup
+from starlette.responses import HTMLResponse, Response
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 
@@ -20,6 +22,58 @@ def make_templates(settings: Any) -> Jinja2Templates:
         exit_url=settings.exit_url,
     )
     return templates
+
+
+CACHED_BLOCKS = ("title", "before_content", "content")
+CACHE_LIMIT = 2000
+SHELLS_PER_PAGE = 64
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    """A page's rendered blocks; the main content is kept encoded, ready to send."""
+
+    blocks: dict[str, Markup]
+    content: bytes
+    shells: dict[tuple[object, ...], tuple[bytes, bytes]] = field(default_factory=dict)
+
+
+_CONTENT_MARK = Markup("\x00content\x00")
+
+
+def render_cached(request: Request, name: str, key: tuple[object, ...], **context: Any) -> Response:
+    """Render a page whose content depends only on `key` (and the content version).
+
+    Its blocks are rendered once per content version and reused. The shell around them
+    (base.html) is rendered once per `request.state.shell_key`: whatever the layout shows
+    that differs between requests must be part of that key.
+    """
+    templates: Jinja2Templates = request.app.state.templates
+    cache: dict[tuple[object, ...], CachedPage] = request.app.state.page_cache
+    full_key = (request.app.state.catalog.current.version, name, *key)
+    page = cache.get(full_key)
+    if page is None:
+        template = templates.get_template(name)
+        ctx = template.new_context(context)
+        blocks = {
+            block: Markup("".join(template.blocks[block](ctx)))  # noqa: S704 - Jinja output
+            for block in CACHED_BLOCKS
+            if block in template.blocks
+        }
+        page = CachedPage(blocks, blocks.pop("content", Markup("")).encode())
+        if len(cache) >= CACHE_LIMIT:
+            cache.clear()
+        cache[full_key] = page
+    shell_key: tuple[object, ...] = getattr(request.state, "shell_key", ())
+    shell = page.shells.get(shell_key)
+    if shell is None:
+        template = templates.get_template("_cached_page.html")
+        html = template.render(blocks={**page.blocks, "content": _CONTENT_MARK}, request=request)
+        head, _, tail = html.partition(_CONTENT_MARK)
+        shell = page.shells[shell_key] = (head.encode(), tail.encode())
+        if len(page.shells) > SHELLS_PER_PAGE:
+            page.shells.clear()
+    return Response(shell[0] + page.content + shell[1], media_type="text/html")
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from elearn.app import create_app
 from elearn.config import Settings
+from elearn.content.catalog import CatalogStore, load_catalog
 
 MODULE_URL = "/courses/sample/alpha/alpha-only"
 
@@ -62,3 +63,15 @@ def test_a_bad_edit_keeps_the_last_good_content(
     # fixing the file brings the new content in
     path.write_text(path.read_text().replace("titel: Alpha broken", "title: Alpha mended"))
     assert _wait_for(lambda: "Alpha mended" in live_client.get(MODULE_URL).text)
+
+
+def test_a_reload_renders_only_the_modules_that_changed(courses_dir: Path) -> None:
+    store = CatalogStore(courses_dir, load_catalog(courses_dir))
+    before = store.current.course("sample").modules  # type: ignore[union-attr]
+    path = courses_dir / "sample" / "modules" / "alpha-only.yaml"
+    path.write_text(path.read_text().replace("Some **bold** text.", "Some new text."))
+    assert store.reload()
+    after = store.current.course("sample").modules  # type: ignore[union-attr]
+    assert after["shared-basics"] is before["shared-basics"]
+    assert after["alpha-only"] is not before["alpha-only"]
+    assert "Some new text." in str(after["alpha-only"].lessons("alpha")[0].html)

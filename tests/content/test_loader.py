@@ -105,3 +105,23 @@ def test_good_content_loads_with_variants_per_track() -> None:
     assert beta is not None and "The shared text" in beta and "Beta adds a paragraph." in beta
     assert [t.id for t in course.tracks] == ["alpha", "beta"]
     assert len(catalog.version) == 12
+
+
+def test_parallel_check_finds_the_same_problems_as_one_process(tmp_path: Path) -> None:
+    course = tmp_path / "big"
+    (course / "modules").mkdir(parents=True)
+    template = (DATA / "good" / "sample" / "modules" / "alpha-only.yaml").read_text()
+    ids = [f"m-{i:03d}" for i in range(80)]
+    for module_id in ids:
+        text = template.replace("id: alpha-only", f"id: {module_id}")
+        if module_id == "m-042":
+            text = text.replace("minutes: 5", "minutes: -5")
+        (course / "modules" / f"{module_id}.yaml").write_text(text)
+    (course / "course.yaml").write_text(
+        "id: big\ntitle: Big\nsummary: S\npractice_level: skilled\npartnerships: [x]\n"
+        f"tracks: [{{id: t, title: T, modules: [{', '.join(ids[:-1])}]}}]\n"
+    )
+    single, parallel = load([course]), load([course], workers=2)
+    assert [str(p) for p in parallel.problems] == [str(p) for p in single.problems]
+    assert len(single.problems) == 2  # the bad minutes, and the unused last module
+    assert parallel.module_count == single.module_count == 79
