@@ -9,27 +9,55 @@ from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from elearn.content import checks
 from elearn.content.problems import Problem
-from elearn.content.schema import Course, Lesson, Module, Option, Question, Quiz, Source, Track
+from elearn.content.schema import Course, Module
 from elearn.content.yamlpos import Located, YamlSyntaxError, parse
 
 M = TypeVar("M", bound=BaseModel)
 COURSE_FILE = "course.yaml"
 PARALLEL_FROM = 64  # module files in one course before reading them in parallel pays off
 MODULES_DIR = "modules"
-_KNOWN_KEYS = sorted(
-    {
-        name
-        for m in (Course, Track, Module, Lesson, Quiz, Question, Option, Source)
-        for name in m.model_fields
-    }
-    | {"replace", "add"}
-)
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Optional[...] and Annotated[...] from a type."""
+    while True:
+        origin = get_origin(tp)
+        if origin in (Union, UnionType):
+            tp = next(a for a in get_args(tp) if a is not type(None))
+        elif origin is Annotated:
+            tp = get_args(tp)[0]
+        else:
+            return tp
+
+
+def _keys_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """The keys the format allows at a location, found by walking the models' fields."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        origin = get_origin(current)
+        if origin is list:
+            current = get_args(current)[0]
+        elif origin is dict:
+            current = get_args(current)[1]
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
 
 
 @dataclass
@@ -78,6 +106,7 @@ class LoadResult:
     files: int = 0
     course_count: int = 0
     module_count: int = 0
+    course_ids: list[tuple[str, LoadedFile]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -116,15 +145,23 @@ def _dotted(loc: Iterable[str | int]) -> str:
     return out or "the top level"
 
 
-def validation_problems(exc: ValidationError, source: LoadedFile) -> list[Problem]:
+def _suggest(model: type[BaseModel], loc: tuple[str | int, ...]) -> str | None:
+    close = difflib.get_close_matches(str(loc[-1]), _keys_at(model, loc[:-1]), n=1)
+    return close[0] if close else None
+
+
+def validation_problems(
+    exc: ValidationError, source: LoadedFile, model: type[BaseModel]
+) -> list[Problem]:
     """Turn pydantic's errors into problems at the right line of the YAML."""
     problems = []
     errors = exc.errors()
     suggested: set[tuple[tuple[str | int, ...], str]] = set()
     for err in errors:
         if err["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(err["loc"][-1]), _KNOWN_KEYS, n=1)
-            suggested.update((tuple(err["loc"][:-1]), c) for c in close)
+            guess = _suggest(model, tuple(err["loc"]))
+            if guess:
+                suggested.add((tuple(err["loc"][:-1]), guess))
     for err in errors:
         loc = tuple(err["loc"])
         kind = err["type"]
@@ -133,9 +170,9 @@ def validation_problems(exc: ValidationError, source: LoadedFile) -> list[Proble
         if kind == "extra_forbidden":
             line, col = source.where(loc, key=True)
             msg = f"unknown key '{loc[-1]}' in {_dotted(loc[:-1])}"
-            close = difflib.get_close_matches(str(loc[-1]), _KNOWN_KEYS, n=1)
-            if close:
-                msg += f"; did you mean '{close[0]}'?"
+            guess = _suggest(model, loc)
+            if guess:
+                msg += f"; did you mean '{guess}'?"
         elif kind == "missing":
             line, col = source.where(loc[:-1])
             msg = f"missing required key '{loc[-1]}' in {_dotted(loc[:-1])}"
@@ -151,7 +188,7 @@ def _validate(model: type[M], source: LoadedFile, problems: list[Problem]) -> M 
     try:
         return model.model_validate(source.located.data)
     except ValidationError as exc:
-        problems.extend(validation_problems(exc, source))
+        problems.extend(validation_problems(exc, source, model))
         return None
 
 
@@ -210,7 +247,10 @@ def load_course_dir(directory: Path, result: LoadResult, *, workers: int = 1) ->
     """
     module_paths = sorted((directory / MODULES_DIR).glob("*.yaml"))
     result.files += 1 + len(module_paths)
-    problems: list[Problem] = []
+    problems: list[Problem] = [
+        Problem(path, 1, None, "this file is not read: module files must end in .yaml", "warning")
+        for path in sorted((directory / MODULES_DIR).glob("*.yml"))
+    ]
     source = read_file(directory / COURSE_FILE, problems)
     course = _validate(Course, source, problems) if source else None
     use = checks.TrackUse()
@@ -226,6 +266,7 @@ def load_course_dir(directory: Path, result: LoadResult, *, workers: int = 1) ->
     result.problems.extend(problems)
     if course is not None and source is not None:
         result.course_count += 1
+        result.course_ids.append((course.id, source))
         if not _errors(problems) and workers <= 1:
             result.courses.append(LoadedCourse(course, source, modules))
 
@@ -266,9 +307,7 @@ def load(paths: Iterable[Path], *, workers: int = 1) -> LoadResult:
     for path in loose:
         result.files += 1
         load_module_file(path, result.problems)
-    result.problems.extend(
-        checks.check_course_ids([(c.model.id, c.source) for c in result.courses])
-    )
+    result.problems.extend(checks.check_course_ids(result.course_ids))
     result.problems.sort(key=lambda p: (str(p.file), p.line, p.column or 0, p.message))
     return result
 

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markupsafe import Markup
 
 _md = MarkdownIt("commonmark", {"html": False, "typographer": True}).enable(
     ["table", "strikethrough"]
 )
+TOP_HEADING = 3  # the page and the lesson title own h1 and h2
+
+
+def _demote_headings(state: StateCore) -> None:
+    """Render `#` and `##` as h3, so a lesson's headings sit below the lesson title."""
+    for token in state.tokens:
+        if token.type in ("heading_open", "heading_close") and int(token.tag[1]) < TOP_HEADING:
+            token.tag = f"h{TOP_HEADING}"
+
+
+_md.core.ruler.push("demote_headings", _demote_headings)
 
 _BLOCK_TAGS = {
     "p",

@@ -125,3 +125,39 @@ def test_parallel_check_finds_the_same_problems_as_one_process(tmp_path: Path) -
     assert [str(p) for p in parallel.problems] == [str(p) for p in single.problems]
     assert len(single.problems) == 2  # the bad minutes, and the unused last module
     assert parallel.module_count == single.module_count == 79
+
+
+def test_a_misplaced_key_gets_a_suggestion_from_the_keys_allowed_there(tmp_path: Path) -> None:
+    path = tmp_path / "misplaced.yaml"
+    path.write_text(
+        "id: misplaced\ntitle: T\nversion: 1\nminutes: 1\nsummary: S\nsources: [{title: S}]\n"
+        "lessons: [{id: a, title: A, body: B}]\nquiz:\n  questions:\n    - id: q\n"
+        "      kind: true_false\n      prompt: P\n      answer: true\n      feedback: F\n"
+        "      feedback_true: T\n      feedback_false: F\n"
+    )
+    messages = [str(p) for p in load([path]).problems]
+    assert messages == [
+        f"{path}:14:7: unknown key 'feedback' in quiz.questions[0]; did you mean 'feedback_true'?"
+    ]
+
+
+def test_yml_files_are_pointed_out_not_silently_ignored(courses_dir: Path) -> None:
+    stray = courses_dir / "sample" / "modules" / "stray.yml"
+    stray.write_text("id: stray\n")
+    messages = [str(p) for p in load([courses_dir]).problems]
+    assert messages == [
+        f"{stray}:1: warning: this file is not read: module files must end in .yaml"
+    ]
+
+
+def test_duplicate_course_ids_are_errors_however_many_workers_check(tmp_path: Path) -> None:
+    import shutil
+
+    for name in ("first", "second"):
+        shutil.copytree(DATA / "good" / "sample", tmp_path / name)
+    for workers in (1, 2):
+        errors = [str(p) for p in load([tmp_path], workers=workers).errors]
+        assert errors == [
+            f"{tmp_path / 'second' / 'course.yaml'}:1:5: duplicate course id 'sample' "
+            f"(also in {tmp_path / 'first' / 'course.yaml'})"
+        ]

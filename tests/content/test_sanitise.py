@@ -132,3 +132,8 @@ def test_no_payload_reaches_any_page(tmp_path: Path) -> None:
             assert _dangerous(body) == [], url
             assert len(re.findall(r"<script", body)) == 2  # the service's own two files
             assert "&lt;script&gt;" in body  # the payload is shown as text, harmlessly
+
+
+def test_lesson_headings_sit_below_the_lesson_title() -> None:
+    html = render_block("# One\n\n## Two\n\n#### Four")
+    assert html.count("<h3>") == 2 and "<h4>Four</h4>" in html and "<h1>" not in html
