@@ -52,19 +52,26 @@ def test_published_schema_files_are_up_to_date(kind: str) -> None:
     assert published == json_schema(kind)  # type: ignore[arg-type]
 
 
-def test_serve_refuses_to_start_on_invalid_content(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "ELEARN_COURSES_DIR": str(DATA / "broken"),
-        "ELEARN_DATA_DIR": str(tmp_path),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "elearn", "serve", "--port", "1"],
-        env=env,
+def _elearn(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the real command line in a child process with extra ELEARN_ settings."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ELEARN_")}
+    return subprocess.run(
+        [sys.executable, "-m", "elearn", *args],
+        env=base | env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
+    )
+
+
+def test_serve_refuses_to_start_on_invalid_content(tmp_path: Path) -> None:
+    done = _elearn(
+        "serve",
+        "--port",
+        "1",
+        ELEARN_COURSES_DIR=str(DATA / "broken"),
+        ELEARN_DATA_DIR=str(tmp_path),
     )
     assert done.returncode == 1
     assert "the server did not start" in done.stderr
@@ -75,45 +82,21 @@ def test_serve_refuses_to_start_on_invalid_content(tmp_path: Path) -> None:
 
 
 def test_a_bad_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
-    env = {**os.environ, "ELEARN_PORT": "not-a-port", "ELEARN_DATA_DIR": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-m", "elearn", "db", "upgrade"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _elearn("db", "upgrade", ELEARN_PORT="not-a-port", ELEARN_DATA_DIR=str(tmp_path))
     assert done.returncode == 2
     assert done.stderr.strip().startswith("error: ELEARN_PORT:")
     assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_production_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "ELEARN_SECRET_KEY"}
-    env |= {"ELEARN_ENVIRONMENT": "production", "ELEARN_DATA_DIR": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-m", "elearn", "db", "upgrade"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _elearn("db", "upgrade", ELEARN_ENVIRONMENT="production", ELEARN_DATA_DIR=str(tmp_path))
     assert done.returncode == 2
     assert "ELEARN_SECRET_KEY must be set in production" in done.stderr
 
 
 def test_demo_creates_one_account_per_role_in_each_partnership(tmp_path: Path) -> None:
-    env = {**os.environ, "ELEARN_DATA_DIR": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-m", "elearn", "demo"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    done = _elearn("demo", ELEARN_DATA_DIR=str(tmp_path))
+    assert done.returncode == 0, done.stderr
     for partnership in ("nottinghamshire", "leicestershire"):
         for role in ("learner", "manager", "author", "admin"):
             assert f"{role}@{partnership}.demo.example" in done.stdout
