@@ -30,6 +30,20 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     reload_courses: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://")
+    session_idle_minutes: int = Field(default=60, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=30, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    reset_link_minutes: int = Field(default=60, ge=5)
+    invitation_days: int = Field(default=14, ge=1)
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "Trauma-informed practice learning <no-reply@localhost>"
+    smtp_starttls: bool = True
     exit_url: str = Field(default="https://www.bbc.co.uk/weather", pattern=r"^https?://")
 
     @model_validator(mode="after")
@@ -43,6 +57,11 @@ class Settings(BaseSettings):
         elif self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("ELEARN_SECRET_KEY must not be the development key in production")
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are marked Secure everywhere but development and tests."""
+        return self.environment == "production"
 
     @property
     def is_sqlite(self) -> bool:

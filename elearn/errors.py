@@ -26,3 +26,21 @@ class PermissionDenied(UserFacingError):
 
     status_code = 403
     title = "You do not have access to this page"
+
+
+class FormError(UserFacingError):
+    """One or more form fields are not right; each message belongs beside its field."""
+
+    status_code = 422
+    title = "There is a problem"
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(fields.values()))
+        self.fields = fields
+
+
+class TooManyAttempts(UserFacingError):
+    """Sign-in is paused for a while after too many failed attempts."""
+
+    status_code = 429
+    title = "Too many attempts"

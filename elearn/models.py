@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -19,6 +20,7 @@ class Partnership(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=40)
     name: str = Field(max_length=200)
     short_name: str = Field(max_length=80)
+    position: int = 0
 
 
 class Organisation(SQLModel, table=True):
@@ -28,6 +30,8 @@ class Organisation(SQLModel, table=True):
     partnership_id: str = Field(foreign_key="partnership.id", index=True, max_length=40)
     name: str = Field(max_length=200)
     sector: str = Field(max_length=40, index=True)
+    signup: str = Field(default="open", max_length=20)  # open | domain | invitation
+    email_domains: str = Field(default="", max_length=1000)  # comma-separated, for "domain"
 
 
 class Team(SQLModel, table=True):
@@ -50,6 +54,7 @@ class User(SQLModel, table=True):
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    password_changed_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 class AuditEvent(SQLModel, table=True):
@@ -60,3 +65,155 @@ class AuditEvent(SQLModel, table=True):
     actor_id: int | None = Field(default=None, foreign_key="user.id")
     action: str = Field(max_length=80)
     detail: str = Field(default="", max_length=4000)
+
+
+def _when(**kwargs: Any) -> Any:
+    """A timezone-aware timestamp column (helper for Field)."""
+    return Field(sa_type=DateTime(timezone=True), **kwargs)
+
+
+class SupportContact(SQLModel, table=True):
+    """A helpline or local service shown on a partnership's support page."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    partnership_id: str | None = Field(
+        default=None, foreign_key="partnership.id", index=True, max_length=40
+    )  # None: national, shown to everyone
+    position: int = 0
+    name: str = Field(max_length=200)
+    description: str = Field(max_length=1000)
+    phone: str | None = Field(default=None, max_length=40)
+    text: str | None = Field(default=None, max_length=80)
+    url: str | None = Field(default=None, max_length=500)
+    hours: str | None = Field(default=None, max_length=200)
+
+
+class Invitation(SQLModel, table=True):
+    """An emailed link that lets one person join an organisation, once, before it expires."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    email: str = Field(max_length=320, index=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id")
+    role: str = Field(default="learner", max_length=20)
+    invited_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = _when(default_factory=utcnow)
+    expires_at: datetime = _when()
+    accepted_at: datetime | None = _when(default=None)
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a token; only its SHA-256 is stored."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _when(default_factory=utcnow)
+    last_seen_at: datetime = _when(default_factory=utcnow)
+
+
+class PasswordReset(SQLModel, table=True):
+    """A password reset link: expires, and works once."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = _when(default_factory=utcnow)
+    expires_at: datetime = _when()
+    used_at: datetime | None = _when(default=None)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A failed sign-in, kept briefly to slow down password guessing."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(default_factory=utcnow, index=True)
+    email_key: str = Field(max_length=64, index=True)
+    address: str = Field(max_length=64, index=True)
+
+
+class Enrolment(SQLModel, table=True):
+    """A learner on a track, with where they left off."""
+
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "track_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    course_id: str = Field(max_length=80)
+    track_id: str = Field(max_length=80)
+    started_at: datetime = _when(default_factory=utcnow)
+    last_visited_at: datetime = _when(default_factory=utcnow)
+    last_path: str | None = Field(default=None, max_length=400)
+
+
+class LessonProgress(SQLModel, table=True):
+    """A lesson a learner opened, or chose to skip for now."""
+
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "module_id", "lesson_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    course_id: str = Field(max_length=80)
+    module_id: str = Field(max_length=80)
+    lesson_id: str = Field(max_length=80)
+    state: str = Field(default="viewed", max_length=10)  # viewed | skipped
+    at: datetime = _when(default_factory=utcnow)
+
+
+class Reflection(SQLModel, table=True):
+    """A learner's private answer to a reflection prompt. Only its author ever sees it."""
+
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "module_id", "lesson_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    course_id: str = Field(max_length=80)
+    module_id: str = Field(max_length=80)
+    lesson_id: str = Field(max_length=80)
+    text: str = Field(max_length=20_000)
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class QuizAttempt(SQLModel, table=True):
+    """One go at a module's quiz: the questions drawn, the answers, the score."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    course_id: str = Field(max_length=80)
+    module_id: str = Field(max_length=80, index=True)
+    module_version: int
+    content_hash: str = Field(max_length=64)
+    seed: int
+    questions: str = Field(max_length=4000)  # JSON: question ids in the order shown
+    started_at: datetime = _when(default_factory=utcnow)
+    submitted_at: datetime | None = _when(default=None)
+    answers: str | None = Field(default=None, max_length=20_000)  # JSON
+    score: int | None = None  # percent
+    passed: bool | None = None
+
+
+class ModuleCompletion(SQLModel, table=True):
+    """A module completed, pinned to the version it was earned on. Never edited."""
+
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "module_id", "module_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    course_id: str = Field(max_length=80)
+    module_id: str = Field(max_length=80)
+    module_version: int
+    content_hash: str = Field(max_length=64)
+    attempt_id: int | None = Field(default=None, foreign_key="quizattempt.id")
+    completed_at: datetime = _when(default_factory=utcnow)
+
+
+class TrackCompletion(SQLModel, table=True):
+    """A whole track completed. Recorded once, never edited."""
+
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "track_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    course_id: str = Field(max_length=80)
+    track_id: str = Field(max_length=80)
+    completed_at: datetime = _when(default_factory=utcnow)

@@ -1,0 +1,319 @@
+"""Accounts: sign-up, sign-in with throttling, passwords, resets and invitations."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+from functools import lru_cache
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, delete, func, select
+
+from elearn.config import Settings
+from elearn.errors import FormError, NotFound, TooManyAttempts
+from elearn.models import (
+    Invitation,
+    LoginAttempt,
+    Organisation,
+    PasswordReset,
+    User,
+    utcnow,
+)
+from elearn.services.mail import send_mail
+from elearn.services.passwords import hash_password, verify_password
+from elearn.services.sessions import _aware, end_all_sessions
+from elearn.services.tokens import new_token, token_hash
+
+MIN_PASSWORD = 12
+MAX_PASSWORD = 256
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SIGN_IN_FAILED = "Enter the email address and password for your account"
+# A real hash to check against when the email is unknown, so both paths take as long.
+_DUMMY_HASH = hash_password("not a real password, used to even out timing")
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def password_problem(password: str, *, email: str = "", name: str = "") -> str | None:
+    """Why a new password is not acceptable, or None. Length and commonness only."""
+    if len(password) < MIN_PASSWORD:
+        return f"Password must be {MIN_PASSWORD} characters or more"
+    if len(password) > MAX_PASSWORD:
+        return f"Password must be {MAX_PASSWORD} characters or fewer"
+    lowered = password.lower()
+    common = _common_passwords()
+    repeated = re.fullmatch(r"(.+?)\1+", lowered)
+    if lowered in common or (repeated and (repeated[1] in common or len(repeated[1]) < 5)):
+        return "This password is too common. Try three or four random words together"
+    stem = lowered.rstrip("0123456789!?.")
+    if stem in common or (email and lowered.startswith(email.split("@")[0].lower())):
+        return "This password would be easy to guess. Try three or four random words together"
+    if name and name.lower().replace(" ", "") in lowered.replace(" ", "") and len(name) > 3:
+        return "Your password must not contain your name"
+    return None
+
+
+def normalise_email(email: str) -> str:
+    """Email addresses are compared without case or surrounding spaces."""
+    return email.strip().lower()
+
+
+def _email_key(email: str) -> str:
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+
+
+def _throttle_check(db: Session, *, email: str, address: str, settings: Settings) -> None:
+    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    per_account = db.exec(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.email_key == _email_key(email), col(LoginAttempt.at) > since)
+    ).one()
+    per_address = db.exec(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.address == address, col(LoginAttempt.at) > since)
+    ).one()
+    if (
+        per_account >= settings.login_failures_per_account
+        or per_address >= settings.login_failures_per_address
+    ):
+        raise TooManyAttempts(
+            f"Sign-in is paused after several attempts that did not match. Wait "
+            f"{settings.login_window_minutes} minutes, or reset your password."
+        )
+
+
+def authenticate(
+    db: Session, *, email: str, password: str, address: str, settings: Settings
+) -> User:
+    """The user for these credentials; the same error whether or not the email is known."""
+    _throttle_check(db, email=email, address=address, settings=settings)
+    user = db.exec(select(User).where(User.email == normalise_email(email))).first()
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+    elif verify_password(user.password_hash, password):
+        db.exec(delete(LoginAttempt).where(col(LoginAttempt.email_key) == _email_key(email)))
+        db.commit()
+        return user
+    db.add(LoginAttempt(email_key=_email_key(email), address=address))
+    db.commit()
+    raise FormError({"email": SIGN_IN_FAILED})
+
+
+def _signup_problems(org: Organisation | None, email: str) -> dict[str, str]:
+    if org is None:
+        return {"organisation": "Select your organisation"}
+    if org.signup == "invitation":
+        return {
+            "organisation": f"{org.name} asks people to join by invitation. Ask your "
+            "manager to invite you"
+        }
+    domains = [d.strip().lower() for d in org.email_domains.split(",") if d.strip()]
+    if org.signup == "domain" and domains and email.rpartition("@")[2] not in domains:
+        allowed = " or ".join(f"@{d}" for d in domains)
+        return {"email": f"Use your work email address ending {allowed} to join {org.name}"}
+    return {}
+
+
+def sign_up(
+    db: Session, *, name: str, email: str, password: str, organisation_id: int | None
+) -> User:
+    """Create a learner account in an organisation, following its sign-up rules."""
+    email = normalise_email(email)
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = "Enter your name"
+    if not EMAIL.match(email):
+        errors["email"] = "Enter an email address in the correct format, like name@example.org"
+    problem = password_problem(password, email=email, name=name)
+    if problem:
+        errors["password"] = problem
+    org = db.get(Organisation, organisation_id) if organisation_id else None
+    errors = {**_signup_problems(org, email), **errors}
+    if errors:
+        raise FormError(errors)
+    assert org is not None
+    user = User(
+        name=name.strip(),
+        email=email,
+        password_hash=hash_password(password),
+        partnership_id=org.partnership_id,
+        organisation_id=org.id,
+    )
+    db.add(user)
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        # Say no more than a sign-in would: the address may already have an account.
+        raise FormError(
+            {
+                "email": "You may already have an account with this email address. "
+                "Sign in, or reset your password"
+            }
+        ) from None
+    db.refresh(user)
+    return user
+
+
+def change_password(
+    db: Session, *, user: User, current: str, new: str, keep_session: str | None
+) -> None:
+    """Change a password after checking the current one; other sessions are ended."""
+    if not verify_password(user.password_hash, current):
+        raise FormError({"current_password": "Your current password is not right"})
+    problem = password_problem(new, email=user.email, name=user.name)
+    if problem:
+        raise FormError({"new_password": problem})
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    db.add(user)
+    db.commit()
+    assert user.id is not None
+    end_all_sessions(db, user_id=user.id, keep=keep_session)
+
+
+def request_password_reset(db: Session, *, email: str, settings: Settings) -> None:
+    """Email a reset link if the address has an account; say nothing either way."""
+    user = db.exec(select(User).where(User.email == normalise_email(email))).first()
+    if user is None or user.id is None:
+        return
+    token, digest = new_token()
+    expires = utcnow() + timedelta(minutes=settings.reset_link_minutes)
+    db.add(PasswordReset(token_hash=digest, user_id=user.id, expires_at=expires))
+    db.commit()
+    link = f"{settings.base_url.rstrip('/')}/account/reset/{token}"
+    send_mail(
+        settings,
+        to=user.email,
+        subject="Reset your password",
+        body=(
+            f"Hello {user.name},\n\nSomeone asked to reset the password for your account. "
+            f"If it was you, use this link within {settings.reset_link_minutes} minutes:\n\n"
+            f"{link}\n\nThe link works once. If you did not ask, you can ignore this email: "
+            "your password has not changed.\n"
+        ),
+    )
+
+
+def reset_for_token(db: Session, *, token: str) -> PasswordReset:
+    """The unused, unexpired reset for a link token; NotFound otherwise."""
+    reset = db.get(PasswordReset, token_hash(token))
+    if reset is None or reset.used_at is not None or _aware(reset.expires_at) < utcnow():
+        raise NotFound(
+            "This reset link has expired or has already been used. You can ask for a new one."
+        )
+    return reset
+
+
+def complete_password_reset(db: Session, *, token: str, password: str) -> User:
+    """Set a new password from a reset link, once; every session is ended."""
+    reset = reset_for_token(db, token=token)
+    user = db.get(User, reset.user_id)
+    assert user is not None and user.id is not None
+    problem = password_problem(password, email=user.email, name=user.name)
+    if problem:
+        raise FormError({"password": problem})
+    user.password_hash = hash_password(password)
+    user.password_changed_at = reset.used_at = utcnow()
+    db.add_all([user, reset])
+    db.commit()
+    end_all_sessions(db, user_id=user.id)
+    return user
+
+
+def create_invitation(
+    db: Session,
+    *,
+    email: str,
+    organisation_id: int,
+    team_id: int | None,
+    role: str,
+    invited_by: int | None,
+    settings: Settings,
+) -> str:
+    """Create an invitation and email its link; returns the link's token."""
+    token, digest = new_token()
+    expires = utcnow() + timedelta(days=settings.invitation_days)
+    db.add(
+        Invitation(
+            token_hash=digest,
+            email=normalise_email(email),
+            role=role,
+            organisation_id=organisation_id,
+            team_id=team_id,
+            invited_by_id=invited_by,
+            expires_at=expires,
+        )
+    )
+    db.commit()
+    org = db.get(Organisation, organisation_id)
+    link = f"{settings.base_url.rstrip('/')}/invitations/{token}"
+    send_mail(
+        settings,
+        to=email,
+        subject="You are invited to trauma-informed practice learning",
+        body=(
+            f"You have been invited to join {org.name if org else 'your organisation'} "
+            f"on trauma-informed practice learning.\n\nAccept within "
+            f"{settings.invitation_days} days:\n\n{link}\n\nThe link works once.\n"
+        ),
+    )
+    return token
+
+
+def invitation_for_token(db: Session, *, token: str) -> Invitation:
+    """The open invitation for a link token; NotFound when used, expired or unknown."""
+    invitation = db.exec(
+        select(Invitation).where(Invitation.token_hash == token_hash(token))
+    ).first()
+    if (
+        invitation is None
+        or invitation.accepted_at is not None
+        or _aware(invitation.expires_at) < utcnow()
+    ):
+        raise NotFound(
+            "This invitation has expired or has already been used. "
+            "Ask the person who invited you for a new one."
+        )
+    return invitation
+
+
+def accept_invitation(db: Session, *, token: str, name: str, password: str) -> User:
+    """Create the invited person's account, once."""
+    invitation = invitation_for_token(db, token=token)
+    errors = {}
+    if not name.strip():
+        errors["name"] = "Enter your name"
+    problem = password_problem(password, email=invitation.email, name=name)
+    if problem:
+        errors["password"] = problem
+    if errors:
+        raise FormError(errors)
+    org = db.get(Organisation, invitation.organisation_id)
+    assert org is not None
+    if db.exec(select(User).where(User.email == invitation.email)).first():
+        raise FormError(
+            {"name": "An account already exists for this email address. Sign in instead"}
+        )
+    user = User(
+        name=name.strip(),
+        email=invitation.email,
+        password_hash=hash_password(password),
+        role=invitation.role,
+        partnership_id=org.partnership_id,
+        organisation_id=org.id,
+        team_id=invitation.team_id,
+    )
+    invitation.accepted_at = utcnow()
+    db.add_all([user, invitation])
+    db.commit()
+    db.refresh(user)
+    return user
