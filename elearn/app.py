@@ -15,7 +15,8 @@ from elearn import __version__, logs
 from elearn.config import Settings, get_settings
 from elearn.content.catalog import CatalogStore, load_catalog
 from elearn.db import make_engine, upgrade
-from elearn.web import errors, health, pages
+from elearn.web import auth, errors, health, learn, pages
+from elearn.web.deps import CsrfCookie
 from elearn.web.security import SecurityHeaders
 from elearn.web.templating import make_templates
 
@@ -61,7 +62,10 @@ def create_app(settings: Settings | None = None, *, configure_logging: bool = Tr
     app.state.page_cache = {}
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
+    app.include_router(auth.router)
+    app.include_router(learn.router)
     app.include_router(health.router)
     errors.install(app)
+    app.add_middleware(CsrfCookie, settings=settings)
     app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")
     return app

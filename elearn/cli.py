@@ -78,12 +78,40 @@ def _print_logins(engine: Any) -> None:
 
     from elearn.services.demo import seed_demo
 
+    from elearn.services.partnerships import load_partnerships
+
     with Session(engine) as session:
+        load_partnerships(session)
         logins = seed_demo(session)
     typer.echo("\nDemo accounts (passwords are new each time demo data is loaded):")
     for login in logins:
         typer.echo(f"  {login.partnership:<16} {login.role:<8} {login.email:<40} {login.password}")
     typer.echo("")
+
+
+partnerships_app = typer.Typer(
+    help="Partnerships and their support contacts.", no_args_is_help=True
+)
+app.add_typer(partnerships_app, name="partnerships")
+
+
+@partnerships_app.command("load")
+def partnerships_load(
+    path: Annotated[Path | None, typer.Argument(help="A partnerships YAML file.")] = None,
+) -> None:
+    """Create or update partnerships and their support contacts from the YAML file."""
+    from sqlmodel import Session
+
+    from elearn.db import make_engine, upgrade
+    from elearn.services.partnerships import SEED, load_partnerships
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        count = load_partnerships(session, path=path or SEED)
+    engine.dispose()
+    typer.echo(f"loaded {count} partnership(s) and their support contacts")
 
 
 @app.command()

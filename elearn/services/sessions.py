@@ -27,13 +27,14 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def start_session(db: Session, *, user: User) -> str:
-    """A new session for the user; returns the cookie token (a new one at every sign-in)."""
+def start_session(db: Session, *, user: User) -> tuple[str, str]:
+    """A new session (a new id at every sign-in): its cookie token and its CSRF token."""
     token, digest = new_token()
+    csrf = secrets.token_urlsafe(32)
     assert user.id is not None
-    db.add(AuthSession(id=digest, user_id=user.id, csrf_token=secrets.token_urlsafe(32)))
+    db.add(AuthSession(id=digest, user_id=user.id, csrf_token=csrf))
     db.commit()
-    return token
+    return token, csrf
 
 
 def current(db: Session, *, token: str | None, settings: Settings) -> SignedIn | None:

@@ -8,9 +8,9 @@ import secrets
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from elearn.errors import UserFacingError
+from elearn.errors import FormError, UserFacingError
 from elearn.web.templating import render
 
 log = logging.getLogger("elearn.errors")
@@ -81,8 +81,23 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _sign_in(request: Request, exc: Exception) -> Response:
+    from urllib.parse import quote
+
+    return RedirectResponse("/account/sign-in?next=" + quote(request.url.path), status_code=303)
+
+
+async def _form_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FormError)
+    return error_response(request, 400, exc.title, exc.message)
+
+
 def install(app: FastAPI) -> None:
     """Register every error handler on the app."""
+    from elearn.web.deps import SignInRequired
+
+    app.add_exception_handler(SignInRequired, _sign_in)
+    app.add_exception_handler(FormError, _form_error)
     app.add_exception_handler(UserFacingError, _user_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

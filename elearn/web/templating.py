@@ -17,6 +17,9 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 def make_templates(settings: Any) -> Jinja2Templates:
     """Templates with the globals every page uses."""
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    from elearn.content.markdown import render_inline
+
+    templates.env.filters["inline_md"] = render_inline
     templates.env.globals.update(
         service_name="Trauma-informed practice learning",
         exit_url=settings.exit_url,
@@ -76,7 +79,7 @@ def render_cached(request: Request, name: str, key: tuple[object, ...], **contex
     return Response(shell[0] + page.content + shell[1], media_type="text/html")
 
 
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a template with the request's app-wide templates."""
     templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    return templates.TemplateResponse(request, template, context, status_code=status_code)

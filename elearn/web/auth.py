@@ -1,0 +1,325 @@
+"""Accounts: sign in and out, sign up, passwords, password resets and invitations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlmodel import col, select
+from starlette.responses import RedirectResponse, Response
+
+from elearn.db import SessionDep
+from elearn.errors import FormError, TooManyAttempts
+from elearn.models import Organisation, Partnership
+from elearn.services import accounts, sessions
+from elearn.web.deps import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    SignedInDep,
+    cookie_header,
+    csrf_protect,
+    settings_of,
+)
+from elearn.web.templating import render
+
+router = APIRouter(prefix="", dependencies=[Depends(csrf_protect)])
+Text = Annotated[str, Form()]
+OptionalText = Annotated[str, Form()]
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths are followed after sign-in (no open redirects)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/learning"
+
+
+def _signed_in_response(request: Request, db: SessionDep, user_id: int, target: str) -> Response:
+    from elearn.models import User
+
+    user = db.get(User, user_id)
+    assert user is not None
+    token, csrf = sessions.start_session(db, user=user)
+    settings = settings_of(request)
+    response = RedirectResponse(target, status_code=303)
+    response.raw_headers.append(
+        (
+            b"set-cookie",
+            cookie_header(
+                SESSION_COOKIE,
+                token,
+                settings=settings,
+                max_age=settings.session_absolute_hours * 3600,
+            ),
+        )
+    )
+    response.raw_headers.append(
+        (b"set-cookie", cookie_header(CSRF_COOKIE, csrf, settings=settings))
+    )
+    return response
+
+
+@router.get("/account/sign-in")
+def sign_in_page(request: Request, next: str = "") -> Response:
+    """The sign-in form."""
+    return render(
+        request,
+        "account/sign_in.html",
+        errors={},
+        email="",
+        next=safe_next(next),
+        notice=request.query_params.get("notice"),
+    )
+
+
+@router.post("/account/sign-in")
+def sign_in(
+    request: Request, db: SessionDep, email: Text = "", password: Text = "", next: OptionalText = ""
+) -> Response:
+    """Check the credentials; the same answer whether or not the email has an account."""
+    address = request.client.host if request.client else "unknown"
+    try:
+        user = accounts.authenticate(
+            db, email=email, password=password, address=address, settings=settings_of(request)
+        )
+    except FormError as exc:
+        return render(
+            request,
+            "account/sign_in.html",
+            status_code=400,
+            errors=exc.fields,
+            email=email,
+            next=safe_next(next),
+        )
+    except TooManyAttempts as exc:
+        return render(
+            request,
+            "account/sign_in.html",
+            status_code=429,
+            errors={},
+            paused=exc.message,
+            email=email,
+            next=safe_next(next),
+        )
+    assert user.id is not None
+    return _signed_in_response(request, db, user.id, safe_next(next))
+
+
+@router.post("/account/sign-out")
+def sign_out(request: Request, db: SessionDep) -> Response:
+    """End this browser's session."""
+    sessions.end_session(db, token=request.cookies.get(SESSION_COOKIE))
+    return _signed_out(request, "/account/sign-in?notice=" + quote("You have signed out."))
+
+
+def _signed_out(request: Request, target: str) -> Response:
+    settings = settings_of(request)
+    response = RedirectResponse(target, status_code=303)
+    response.raw_headers.append(
+        (b"set-cookie", cookie_header(SESSION_COOKIE, "", settings=settings, clear=True))
+    )
+    response.raw_headers.append(
+        (b"set-cookie", cookie_header(CSRF_COOKIE, "", settings=settings, clear=True))
+    )
+    return response
+
+
+@router.post("/account/sign-out-everywhere")
+def sign_out_everywhere(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
+    """End every session of this person, on every device."""
+    assert viewer.user.id is not None
+    sessions.end_all_sessions(db, user_id=viewer.user.id)
+    return _signed_out(
+        request, "/account/sign-in?notice=" + quote("You have been signed out on every device.")
+    )
+
+
+def _organisations(db: SessionDep) -> list[tuple[Partnership, list[Organisation]]]:
+    partnerships = db.exec(select(Partnership).order_by(col(Partnership.position))).all()
+    orgs = db.exec(
+        select(Organisation)
+        .where(Organisation.signup != "invitation")
+        .order_by(col(Organisation.name))
+    ).all()
+    return [(p, [o for o in orgs if o.partnership_id == p.id]) for p in partnerships]
+
+
+@router.get("/account/sign-up")
+def sign_up_page(request: Request, db: SessionDep) -> Response:
+    """The sign-up form."""
+    return render(
+        request,
+        "account/sign_up.html",
+        errors={},
+        organisations=_organisations(db),
+        form={"name": "", "email": "", "organisation": ""},
+    )
+
+
+@router.post("/account/sign-up")
+def sign_up(
+    request: Request,
+    db: SessionDep,
+    name: Text = "",
+    email: Text = "",
+    password: Text = "",
+    organisation: Text = "",
+) -> Response:
+    """Create the account and sign the person in; errors re-render the form, values kept."""
+    org_id = int(organisation) if organisation.isdigit() else None
+    try:
+        user = accounts.sign_up(
+            db, name=name, email=email, password=password, organisation_id=org_id
+        )
+    except FormError as exc:
+        return render(
+            request,
+            "account/sign_up.html",
+            status_code=400,
+            errors=exc.fields,
+            organisations=_organisations(db),
+            form={"name": name, "email": email, "organisation": organisation},
+        )
+    assert user.id is not None
+    return _signed_in_response(request, db, user.id, "/learning")
+
+
+@router.get("/account")
+def account_page(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
+    """Details, password change and signing out everywhere."""
+    org = db.get(Organisation, viewer.user.organisation_id) if viewer.user.organisation_id else None
+    return render(
+        request,
+        "account/account.html",
+        errors={},
+        user=viewer.user,
+        organisation=org,
+        notice=request.query_params.get("notice"),
+    )
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    db: SessionDep,
+    viewer: SignedInDep,
+    current_password: Text = "",
+    new_password: Text = "",
+) -> Response:
+    """Change the password; other devices are signed out."""
+    try:
+        accounts.change_password(
+            db,
+            user=viewer.user,
+            current=current_password,
+            new=new_password,
+            keep_session=request.cookies.get(SESSION_COOKIE),
+        )
+    except FormError as exc:
+        org = (
+            db.get(Organisation, viewer.user.organisation_id)
+            if viewer.user.organisation_id
+            else None
+        )
+        return render(
+            request,
+            "account/account.html",
+            status_code=400,
+            errors=exc.fields,
+            user=viewer.user,
+            organisation=org,
+        )
+    return RedirectResponse(
+        "/account?notice=" + quote("Your password has been changed."), status_code=303
+    )
+
+
+@router.get("/account/forgot")
+def forgot_page(request: Request) -> Response:
+    """Ask for a password reset link."""
+    return render(request, "account/forgot.html", errors={}, email="", sent=False)
+
+
+@router.post("/account/forgot")
+def forgot(request: Request, db: SessionDep, email: Text = "") -> Response:
+    """Send a link if the account exists; the page says the same either way."""
+    if not accounts.EMAIL.match(accounts.normalise_email(email)):
+        return render(
+            request,
+            "account/forgot.html",
+            status_code=400,
+            email=email,
+            sent=False,
+            errors={"email": "Enter an email address in the correct format, like name@example.org"},
+        )
+    settings = settings_of(request)
+    accounts.request_password_reset(db, email=email, settings=settings)
+    return render(
+        request,
+        "account/forgot.html",
+        errors={},
+        email=email,
+        sent=True,
+        minutes=settings.reset_link_minutes,
+    )
+
+
+@router.get("/account/reset/{token}")
+def reset_page(request: Request, db: SessionDep, token: str) -> Response:
+    """Choose a new password, from an emailed link."""
+    accounts.reset_for_token(db, token=token)
+    return render(request, "account/reset.html", errors={}, token=token)
+
+
+@router.post("/account/reset/{token}")
+def reset(request: Request, db: SessionDep, token: str, password: Text = "") -> Response:
+    """Set the new password; every session ends; sign in again."""
+    try:
+        accounts.complete_password_reset(db, token=token, password=password)
+    except FormError as exc:
+        return render(
+            request, "account/reset.html", status_code=400, errors=exc.fields, token=token
+        )
+    return _signed_out(
+        request,
+        "/account/sign-in?notice=" + quote("Your password has been changed. Sign in with it now."),
+    )
+
+
+@router.get("/invitations/{token}")
+def invitation_page(request: Request, db: SessionDep, token: str) -> Response:
+    """Accept an invitation: name and password."""
+    invitation = accounts.invitation_for_token(db, token=token)
+    return render(
+        request,
+        "account/invitation.html",
+        errors={},
+        token=token,
+        name="",
+        invitation=invitation,
+        organisation=db.get(Organisation, invitation.organisation_id),
+    )
+
+
+@router.post("/invitations/{token}")
+def accept_invitation(
+    request: Request, db: SessionDep, token: str, name: Text = "", password: Text = ""
+) -> Response:
+    """Create the account from the invitation and sign in."""
+    try:
+        user = accounts.accept_invitation(db, token=token, name=name, password=password)
+    except FormError as exc:
+        invitation = accounts.invitation_for_token(db, token=token)
+        return render(
+            request,
+            "account/invitation.html",
+            status_code=400,
+            errors=exc.fields,
+            token=token,
+            name=name,
+            invitation=invitation,
+            organisation=db.get(Organisation, invitation.organisation_id),
+        )
+    assert user.id is not None
+    return _signed_in_response(request, db, user.id, "/learning")

@@ -1,0 +1,473 @@
+"""The learner journey: my learning, enrolment, lessons, reflections and quizzes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from elearn.content.catalog import CourseView, ModuleView, TrackView
+from elearn.db import SessionDep
+from elearn.errors import FormError, NotFound
+from elearn.models import Organisation
+from elearn.services import completion, progress, quiz
+from elearn.web.deps import SignedInDep, csrf_protect
+from elearn.web.pages import catalog_of
+from elearn.web.templating import render
+
+router = APIRouter(dependencies=[Depends(csrf_protect)])
+MODULE = "/courses/{course_id}/{track_id}/{module_id}"
+
+
+def _locate(
+    request: Request, course_id: str, track_id: str, module_id: str | None = None
+) -> tuple[CourseView, TrackView, ModuleView | None]:
+    course = catalog_of(request).course(course_id)
+    track = course.track(track_id) if course else None
+    if course is None or track is None:
+        raise NotFound("There is no such course or track.")
+    if module_id is None:
+        return course, track, None
+    module = next((m for m in track.modules if m.id == module_id), None)
+    if module is None:
+        raise NotFound("This track has no such module.")
+    return course, track, module
+
+
+def _module(
+    request: Request, course_id: str, track_id: str, module_id: str
+) -> tuple[CourseView, TrackView, ModuleView]:
+    course, track, module = _locate(request, course_id, track_id, module_id)
+    assert module is not None
+    return course, track, module
+
+
+def _base(track: TrackView, module: ModuleView) -> str:
+    return f"/courses/{track.course_id}/{track.id}/{module.id}"
+
+
+def _after_module(track: TrackView, module: ModuleView) -> str:
+    """Where "skip for now" and "continue" lead once a module is left: the next module."""
+    position = track.modules.index(module)
+    if position + 1 < len(track.modules):
+        following = track.modules[position + 1]
+        return f"/courses/{track.course_id}/{track.id}/{following.id}"
+    return "/learning"
+
+
+@router.get("/learning")
+def my_learning(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
+    """Each track the learner is on, with progress and the next step."""
+    user_id = viewer.user.id
+    assert user_id is not None
+    catalog = catalog_of(request)
+    rows = []
+    for enrolment in progress.enrolments(db, user_id=user_id):
+        course = catalog.course(enrolment.course_id)
+        track = course.track(enrolment.track_id) if course else None
+        if course is not None and track is not None:
+            rows.append(
+                (course, progress.track_status(db, user_id=user_id, track=track), enrolment)
+            )
+    done = completion.track_completions(db, user_id=user_id)
+    org = db.get(Organisation, viewer.user.organisation_id) if viewer.user.organisation_id else None
+    return render(
+        request,
+        "learn/my_learning.html",
+        rows=rows,
+        completed=done,
+        courses=catalog.courses,
+        sector=org.sector if org else None,
+        user=viewer.user,
+    )
+
+
+@router.post("/courses/{course_id}/{track_id}/enrol")
+def enrol(
+    request: Request, db: SessionDep, viewer: SignedInDep, course_id: str, track_id: str
+) -> Response:
+    """Start a track."""
+    course, track, _ = _locate(request, course_id, track_id)
+    assert viewer.user.id is not None
+    progress.enrol(db, user_id=viewer.user.id, course=course, track_id=track.id)
+    return RedirectResponse(f"/courses/{course.id}/{track.id}", status_code=303)
+
+
+@router.get(MODULE + "/start")
+def start_module(
+    request: Request,
+    db: SessionDep,
+    viewer: SignedInDep,
+    course_id: str,
+    track_id: str,
+    module_id: str,
+) -> Response:
+    """Begin a module: its content note first when it has one, then the first lesson."""
+    course, track, module = _module(request, course_id, track_id, module_id)
+    first = f"{_base(track, module)}/lessons/{module.model.lessons[0].id}"
+    if module.content_note is None:
+        return RedirectResponse(first, status_code=303)
+    return render(
+        request,
+        "learn/content_note.html",
+        course=course,
+        track=track,
+        module=module,
+        continue_url=first + "?note=seen",
+        skip_url=_after_module(track, module),
+    )
+
+
+@router.get(MODULE + "/lessons/{lesson_id}")
+def lesson_page(
+    request: Request,
+    db: SessionDep,
+    viewer: SignedInDep,
+    course_id: str,
+    track_id: str,
+    module_id: str,
+    lesson_id: str,
+) -> Response:
+    """One lesson, as this track shows it; opening it records progress."""
+    course, track, module = _module(request, course_id, track_id, module_id)
+    lessons = module.lessons(track.id)
+    lesson = next((le for le in lessons if le.id == lesson_id), None)
+    if lesson is None:
+        raise NotFound("This module has no such lesson.")
+    user_id = viewer.user.id
+    assert user_id is not None
+    states = progress.lesson_states(
+        db, user_id=user_id, course_id=course.id, module_ids=[module.id]
+    )
+    if module.content_note and not states and request.query_params.get("note") != "seen":
+        return RedirectResponse(f"{_base(track, module)}/start", status_code=303)
+    progress.record_lesson(
+        db,
+        user_id=user_id,
+        course=course,
+        module=module,
+        lesson_id=lesson.id,
+        path=request.url.path,
+    )
+    position = lessons.index(lesson)
+    saved = (
+        progress.reflection(
+            db, user_id=user_id, course_id=course.id, module_id=module.id, lesson_id=lesson.id
+        )
+        if lesson.kind == "reflection"
+        else None
+    )
+    return render(
+        request,
+        "learn/lesson.html",
+        course=course,
+        track=track,
+        module=module,
+        lesson=lesson,
+        lessons=lessons,
+        position=position,
+        states=states,
+        previous=lessons[position - 1] if position else None,
+        next=lessons[position + 1] if position + 1 < len(lessons) else None,
+        reflection=saved,
+        errors={},
+        notice=request.query_params.get("saved"),
+        after=_after_module(track, module),
+    )
+
+
+@router.post(MODULE + "/lessons/{lesson_id}/skip")
+def skip_lesson(
+    request: Request,
+    db: SessionDep,
+    viewer: SignedInDep,
+    course_id: str,
+    track_id: str,
+    module_id: str,
+    lesson_id: str,
+) -> Response:
+    """Skip a lesson for now: no penalty, and it still counts as dealt with."""
+    course, track, module = _module(request, course_id, track_id, module_id)
+    lessons = module.lessons(track.id)
+    lesson = next((le for le in lessons if le.id == lesson_id), None)
+    if lesson is None:
+        raise NotFound("This module has no such lesson.")
+    assert viewer.user.id is not None
+    progress.record_lesson(
+        db,
+        user_id=viewer.user.id,
+        course=course,
+        module=module,
+        lesson_id=lesson.id,
+        state="skipped",
+    )
+    position = lessons.index(lesson)
+    target = (
+        f"{_base(track, module)}/lessons/{lessons[position + 1].id}"
+        if position + 1 < len(lessons)
+        else _finish_url(track, module)
+    )
+    return RedirectResponse(target, status_code=303)
+
+
+def _finish_url(track: TrackView, module: ModuleView) -> str:
+    if module.model.quiz is not None:
+        return f"{_base(track, module)}/quiz"
+    return _after_module(track, module)
+
+
+@router.post(MODULE + "/lessons/{lesson_id}/reflection")
+def save_reflection(
+    request: Request,
+    db: SessionDep,
+    viewer: SignedInDep,
+    course_id: str,
+    track_id: str,
+    module_id: str,
+    lesson_id: str,
+    text: Annotated[str, Form()] = "",
+    action: Annotated[str, Form()] = "save",
+) -> Response:
+    """Save or delete the learner's private reflection."""
+    course, track, module = _module(request, course_id, track_id, module_id)
+    lesson = next(
+        (le for le in module.lessons(track.id) if le.id == lesson_id and le.kind == "reflection"),
+        None,
+    )
+    if lesson is None:
+        raise NotFound("This module has no such reflection.")
+    assert viewer.user.id is not None
+    url = f"{_base(track, module)}/lessons/{lesson.id}"
+    if action == "delete":
+        progress.delete_reflection(
+            db,
+            user_id=viewer.user.id,
+            course_id=course.id,
+            module_id=module.id,
+            lesson_id=lesson.id,
+        )
+        return RedirectResponse(url + "?saved=deleted#reflection", status_code=303)
+    if not text.strip():
+        raise FormError({"text": "Write something to save, or leave this box empty and carry on"})
+    if len(text) > 20_000:
+        raise FormError({"text": "Reflections can be up to 20,000 characters"})
+    progress.save_reflection(
+        db,
+        user_id=viewer.user.id,
+        course_id=course.id,
+        module_id=module.id,
+        lesson_id=lesson.id,
+        text=text,
+    )
+    return RedirectResponse(url + "?saved=saved#reflection", status_code=303)
+
+
+@router.get("/learning/reflections")
+def reflections_page(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
+    """Every reflection the learner has written: private to them, deletable."""
+    assert viewer.user.id is not None
+    catalog = catalog_of(request)
+    items = []
+    for item in progress.my_reflections(db, user_id=viewer.user.id):
+        course = catalog.course(item.course_id)
+        module = course.modules.get(item.module_id) if course else None
+        lesson = (
+            next((le for le in module.lessons() if le.id == item.lesson_id), None)
+            if module
+            else None
+        )
+        items.append((item, module, lesson))
+    return render(
+        request, "learn/reflections.html", items=items, notice=request.query_params.get("notice")
+    )
+
+
+@router.post("/learning/reflections/{reflection_id}/delete")
+def delete_reflection(
+    request: Request, db: SessionDep, viewer: SignedInDep, reflection_id: int
+) -> Response:
+    """Delete one of the learner's reflections."""
+    from elearn.models import Reflection
+
+    item = db.get(Reflection, reflection_id)
+    if item is None or item.user_id != viewer.user.id:
+        raise NotFound("There is no such reflection.")
+    db.delete(item)
+    db.commit()
+    return RedirectResponse(
+        "/learning/reflections?notice=" + quote("Reflection deleted."), status_code=303
+    )
+
+
+@router.get(MODULE + "/quiz")
+def quiz_intro(
+    request: Request,
+    db: SessionDep,
+    viewer: SignedInDep,
+    course_id: str,
+    track_id: str,
+    module_id: str,
+) -> Response:
+    """About the quiz: no time limit, the pass mark, and earlier attempts."""
+    course, track, module = _module(request, course_id, track_id, module_id)
+    if module.model.quiz is None:
+        raise NotFound("This module has no quiz.")
+    assert viewer.user.id is not None
+    past = quiz.attempts(db, user_id=viewer.user.id, course_id=course.id, module_id=module.id)
+    return render(
+        request,
+        "learn/quiz_intro.html",
+        course=course,
+        track=track,
+        module=module,
+        attempts=past,
+        base=_base(track, module),
+    )
+
+
+@router.post(MODULE + "/quiz")
+def quiz_start(
+    request: Request,
+    db: SessionDep,
+    viewer: SignedInDep,
+    course_id: str,
+    track_id: str,
+    module_id: str,
+) -> Response:
+    """Start (or resume) an attempt, then show its questions."""
+    course, track, module = _module(request, course_id, track_id, module_id)
+    assert viewer.user.id is not None
+    attempt = quiz.start_attempt(db, user_id=viewer.user.id, course=course, module=module)
+    return RedirectResponse(f"{_base(track, module)}/quiz/{attempt.id}", status_code=303)
+
+
+@router.get(MODULE + "/quiz/{attempt_id}")
+def quiz_attempt(
+    request: Request,
+    db: SessionDep,
+    viewer: SignedInDep,
+    course_id: str,
+    track_id: str,
+    module_id: str,
+    attempt_id: int,
+) -> Response:
+    """The attempt's questions, or its results once submitted."""
+    course, track, module = _module(request, course_id, track_id, module_id)
+    assert viewer.user.id is not None
+    attempt = quiz.owned_attempt(db, user_id=viewer.user.id, attempt_id=attempt_id, module=module)
+    return _quiz_page(request, db, course, track, module, attempt, {}, {})
+
+
+def _quiz_page(
+    request: Request,
+    db: SessionDep,
+    course: CourseView,
+    track: TrackView,
+    module: ModuleView,
+    attempt: object,
+    chosen: dict[str, list[str]],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    from elearn.models import QuizAttempt
+
+    assert isinstance(attempt, QuizAttempt)
+    shown = quiz.shown_questions(module, attempt)
+    if attempt.submitted_at is None:
+        return render(
+            request,
+            "learn/quiz.html",
+            status_code=status_code,
+            course=course,
+            track=track,
+            module=module,
+            attempt=attempt,
+            shown=shown,
+            chosen=chosen,
+            errors=errors,
+            base=_base(track, module),
+        )
+    import json
+
+    answers: dict[str, list[str]] = json.loads(attempt.answers or "{}")
+    results = [
+        (
+            s,
+            answers.get(s.question.id, []),
+            quiz.is_correct(s.question, answers.get(s.question.id, [])),
+            quiz.feedback_for(s.question, answers.get(s.question.id, [])),
+        )
+        for s in shown
+    ]
+    assert attempt.user_id is not None
+    status = progress.track_status(db, user_id=attempt.user_id, track=track)
+    module_done = next(m for m in status.modules if m.module.id == module.id)
+    return render(
+        request,
+        "learn/quiz_result.html",
+        course=course,
+        track=track,
+        module=module,
+        attempt=attempt,
+        results=results,
+        module_status=module_done,
+        track_status=status,
+        base=_base(track, module),
+        after=_after_module(track, module),
+    )
+
+
+@router.post(MODULE + "/quiz/{attempt_id}")
+async def quiz_submit(
+    request: Request, course_id: str, track_id: str, module_id: str, attempt_id: int
+) -> Response:
+    """Score the answers once; a repeated submission shows the same result."""
+    form = await request.form()
+    answers: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if key.startswith("q-") and isinstance(value, str):
+            answers.setdefault(key[2:], []).append(value)
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(
+        _submit, request, course_id, track_id, module_id, attempt_id, answers
+    )
+
+
+def _submit(
+    request: Request,
+    course_id: str,
+    track_id: str,
+    module_id: str,
+    attempt_id: int,
+    answers: dict[str, list[str]],
+) -> Response:
+    from sqlmodel import Session
+
+    from elearn.web.deps import get_viewer, require_viewer
+
+    with Session(request.app.state.engine) as db:
+        viewer = require_viewer(request, get_viewer(request, db))
+        course, track, module = _module(request, course_id, track_id, module_id)
+        assert viewer.user.id is not None
+        try:
+            attempt = quiz.submit(
+                db,
+                user_id=viewer.user.id,
+                course=course,
+                module=module,
+                attempt_id=attempt_id,
+                answers=answers,
+            )
+        except FormError as exc:
+            attempt = quiz.owned_attempt(
+                db, user_id=viewer.user.id, attempt_id=attempt_id, module=module
+            )
+            return _quiz_page(
+                request, db, course, track, module, attempt, answers, exc.fields, status_code=400
+            )
+        return RedirectResponse(
+            f"{_base(track, module)}/quiz/{attempt.id}#results", status_code=303
+        )
