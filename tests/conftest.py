@@ -7,13 +7,18 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlmodel import Session, col, select
 
 from elearn.app import create_app
 from elearn.config import Settings, load_settings
+from elearn.models import Organisation
+from elearn.services.demo import seed_demo
+from elearn.services.partnerships import load_partnerships
 
 HERE = Path(__file__).resolve().parent
 GOOD_COURSES = HERE / "content" / "testdata" / "good"
@@ -85,3 +90,69 @@ def client(settings: Settings) -> Iterator[TestClient]:
     app = create_app(settings, configure_logging=False)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+PASSWORD = "tiger lemon river cloud"
+
+
+def csrf_token(client: TestClient) -> str:
+    """The CSRF token the browser holds (a page must have been fetched first)."""
+    token = client.cookies.get("elearn_csrf")
+    if token is None:
+        client.get("/")
+        token = client.cookies.get("elearn_csrf")
+    assert token is not None
+    return token
+
+
+def post(client: TestClient, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """POST a form the way a browser does: with the CSRF token, not following redirects."""
+    kwargs.setdefault("follow_redirects", False)
+    return client.post(url, data={"csrf_token": csrf_token(client), **(data or {})}, **kwargs)
+
+
+@pytest.fixture
+def db(client: TestClient) -> Iterator[Session]:
+    """A database session on the app's own engine."""
+    with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        yield session
+
+
+@pytest.fixture
+def organisations(db: Session) -> list[Organisation]:
+    """Both partnerships and the demo organisations, created by the app's own services."""
+    load_partnerships(db)
+    seed_demo(db)
+    return list(db.exec(select(Organisation).order_by(col(Organisation.id))).all())
+
+
+def sign_up(
+    client: TestClient,
+    organisation: Organisation,
+    *,
+    name: str = "Sam Learner",
+    email: str = "sam@example.org",
+    password: str = PASSWORD,
+) -> Any:
+    """Create an account through the sign-up form (which also signs in)."""
+    client.get("/account/sign-up")
+    return post(
+        client,
+        "/account/sign-up",
+        {"name": name, "email": email, "password": password, "organisation": str(organisation.id)},
+    )
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> Any:
+    """Sign in through the form."""
+    client.get("/account/sign-in")
+    return post(client, "/account/sign-in", {"email": email, "password": password})
+
+
+@pytest.fixture
+def learner(client: TestClient, organisations: list[Organisation]) -> TestClient:
+    """The client, signed in as a new learner enrolled on the sample course's alpha track."""
+    response = sign_up(client, organisations[0])
+    assert response.status_code == 303, response.text
+    assert post(client, "/courses/sample/alpha/enrol").status_code == 303
+    return client

@@ -1,10 +1,22 @@
 #!/bin/sh
-# Sets up a virtual environment and runs every check: lint, types, and the test suite
-# (SQLite always; PostgreSQL at 127.0.0.1:5432 when reachable, and required when CI=true).
+# Sets up everything the tests need and runs every check: lint, types, and the test suite
+# (SQLite always; PostgreSQL at 127.0.0.1:5432 when reachable, and required when CI=true;
+# browser tests in Debian's Chromium with axe-core from the npm registry).
 set -eu
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+if ! command -v chromium >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium npm >/dev/null
+  else
+    echo "Chromium and npm are needed for the browser tests: apt-get install chromium npm" >&2
+  fi
+fi
+if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null 2>&1; then
+  (cd tests/browser && npm ci --no-audit --no-fund --silent)
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
