@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, *, configure_logging: bool = Tr
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         stop = asyncio.Event()
         watcher = asyncio.create_task(catalog.watch(stop)) if settings.reload_courses else None
         log.info("serving content version %s", catalog.current.version)

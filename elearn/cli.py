@@ -77,7 +77,6 @@ def _print_logins(engine: Any) -> None:
     from sqlmodel import Session
 
     from elearn.services.demo import seed_demo
-
     from elearn.services.partnerships import load_partnerships
 
     with Session(engine) as session:

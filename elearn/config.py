@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     reload_courses: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    worker_threads: int = Field(default=8, ge=1, le=200)
     base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://")
     session_idle_minutes: int = Field(default=60, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)

@@ -12,6 +12,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Enough connections for every worker thread (40 by default) without waiting on the pool.
+POOL_SIZE = 20
+POOL_OVERFLOW = 30
 
 
 def make_engine(url: str) -> Engine:
@@ -20,7 +23,12 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn: Any, _record: Any) -> None:
@@ -31,12 +39,12 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request, on the app's engine."""
-    with Session(request.app.state.engine) as session:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 
 

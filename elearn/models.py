@@ -133,7 +133,7 @@ class LoginAttempt(SQLModel, table=True):
 
 
 class Enrolment(SQLModel, table=True):
-    """A learner on a track, with where they left off."""
+    """A learner on a track."""
 
     __table_args__ = (UniqueConstraint("user_id", "course_id", "track_id"),)
 
@@ -142,8 +142,6 @@ class Enrolment(SQLModel, table=True):
     course_id: str = Field(max_length=80)
     track_id: str = Field(max_length=80)
     started_at: datetime = _when(default_factory=utcnow)
-    last_visited_at: datetime = _when(default_factory=utcnow)
-    last_path: str | None = Field(default=None, max_length=400)
 
 
 class LessonProgress(SQLModel, table=True):

@@ -50,7 +50,7 @@ def enrolments(db: Session, *, user_id: int) -> list[Enrolment]:
         db.exec(
             select(Enrolment)
             .where(Enrolment.user_id == user_id)
-            .order_by(col(Enrolment.last_visited_at).desc())
+            .order_by(col(Enrolment.started_at).desc(), col(Enrolment.id).desc())
         ).all()
     )
 
@@ -60,13 +60,13 @@ def lesson_states(
 ) -> dict[tuple[str, str], str]:
     """(module id, lesson id) -> "viewed" or "skipped", for the given modules, in one query."""
     rows = db.exec(
-        select(LessonProgress).where(
+        select(LessonProgress.module_id, LessonProgress.lesson_id, LessonProgress.state).where(
             LessonProgress.user_id == user_id,
             LessonProgress.course_id == course_id,
             col(LessonProgress.module_id).in_(list(module_ids)),
         )
     ).all()
-    return {(r.module_id, r.lesson_id): r.state for r in rows}
+    return {(module_id, lesson_id): state for module_id, lesson_id, state in rows}
 
 
 def record_lesson(
@@ -77,11 +77,17 @@ def record_lesson(
     module: ModuleView,
     lesson_id: str,
     state: str = "viewed",
-    path: str | None = None,
+    known: str | None = None,
 ) -> bool:
-    """Record that a lesson was opened (or skipped for now); True if the module completed."""
+    """Record that a lesson was opened (or skipped for now); True if the module completed.
+
+    `known` is the state already read for this lesson, if the caller has it: a lesson
+    already opened costs no further query.
+    """
     if state not in ("viewed", "skipped"):
         raise ValueError(state)
+    if known == "viewed" or (known == "skipped" and state == "skipped"):
+        return False
     row = db.exec(
         select(LessonProgress).where(
             LessonProgress.user_id == user_id,
@@ -90,7 +96,6 @@ def record_lesson(
             LessonProgress.lesson_id == lesson_id,
         )
     ).first()
-    changed = False
     if row is None:
         db.add(
             LessonProgress(
@@ -101,34 +106,35 @@ def record_lesson(
                 state=state,
             )
         )
-        changed = True
     elif row.state == "skipped" and state == "viewed":
         row.state, row.at = "viewed", utcnow()
         db.add(row)
-        changed = True
-    if path is not None:
-        _remember_place(db, user_id=user_id, course_id=course.id, module_id=module.id, path=path)
-    completed = False
-    if changed:
+    else:
+        return False
+    try:
         db.flush()
-        completed = completion.maybe_complete_module(
-            db, user_id=user_id, course=course, module=module
-        )
+    except IntegrityError:  # the same lesson recorded by a parallel request
+        db.rollback()
+        return False
+    completed = completion.maybe_complete_module(db, user_id=user_id, course=course, module=module)
     db.commit()
     return completed
 
 
-def _remember_place(
-    db: Session, *, user_id: int, course_id: str, module_id: str, path: str
-) -> None:
-    for enrolment in db.exec(
-        select(Enrolment).where(Enrolment.user_id == user_id, Enrolment.course_id == course_id)
-    ).all():
-        if enrolment.last_path != path and path.startswith(
-            f"/courses/{course_id}/{enrolment.track_id}/"
-        ):
-            enrolment.last_path, enrolment.last_visited_at = path, utcnow()
-            db.add(enrolment)
+def latest_lesson(
+    db: Session, *, user_id: int, course_id: str, module_ids: Iterable[str]
+) -> tuple[str, str] | None:
+    """The (module id, lesson id) most recently opened or skipped among the modules."""
+    row = db.exec(
+        select(LessonProgress.module_id, LessonProgress.lesson_id)
+        .where(
+            LessonProgress.user_id == user_id,
+            LessonProgress.course_id == course_id,
+            col(LessonProgress.module_id).in_(list(module_ids)),
+        )
+        .order_by(col(LessonProgress.at).desc(), col(LessonProgress.id).desc())
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 def reflection(
@@ -226,6 +232,8 @@ class TrackStatus:
 
     track: TrackView
     modules: tuple[ModuleStatus, ...]
+    opened: frozenset[tuple[str, str]] = frozenset()
+    latest: tuple[str, str] | None = None
 
     @property
     def done(self) -> int:
@@ -242,12 +250,35 @@ class TrackStatus:
         """The first module not yet completed."""
         return next((m for m in self.modules if not m.complete), None)
 
+    @property
+    def resume_url(self) -> str | None:
+        """Where to continue: after the lesson last opened, in that module, else the next."""
+        if self.latest is None:
+            return None
+        module_id = self.latest[0]
+        status = next((m for m in self.modules if m.module.id == module_id), None)
+        if status is None:
+            return None
+        base = f"/courses/{self.track.course_id}/{self.track.id}/{module_id}"
+        pending = [
+            le.id for le in status.module.model.lessons if (module_id, le.id) not in self.opened
+        ]
+        if pending:
+            return f"{base}/lessons/{pending[0]}"
+        if not status.complete and status.module.model.quiz is not None:
+            return f"{base}/quiz"
+        following = self.next_module
+        if following is None:
+            return None
+        return f"/courses/{self.track.course_id}/{self.track.id}/{following.module.id}"
+
 
 def track_status(db: Session, *, user_id: int, track: TrackView) -> TrackStatus:
-    """Progress through every module of a track, in two queries."""
+    """Progress through every module of a track, in three queries whatever its size."""
     ids = [m.id for m in track.modules]
     states = lesson_states(db, user_id=user_id, course_id=track.course_id, module_ids=ids)
     done = completion.completions(db, user_id=user_id, course_id=track.course_id, module_ids=ids)
+    latest = latest_lesson(db, user_id=user_id, course_id=track.course_id, module_ids=ids)
     return TrackStatus(
         track,
         tuple(
@@ -259,4 +290,6 @@ def track_status(db: Session, *, user_id: int, track: TrackView) -> TrackStatus:
             )
             for m in track.modules
         ),
+        opened=frozenset(states),
+        latest=latest,
     )

@@ -6,6 +6,8 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from elearn.content.catalog import CourseView, ModuleView, TrackView
@@ -13,7 +15,7 @@ from elearn.db import SessionDep
 from elearn.errors import FormError, NotFound
 from elearn.models import Organisation
 from elearn.services import completion, progress, quiz
-from elearn.web.deps import SignedInDep, csrf_protect
+from elearn.web.deps import SignedInDep, csrf_protect, get_viewer, require_viewer
 from elearn.web.pages import catalog_of
 from elearn.web.templating import render
 
@@ -121,44 +123,48 @@ def start_module(
 
 
 @router.get(MODULE + "/lessons/{lesson_id}")
-def lesson_page(
-    request: Request,
-    db: SessionDep,
-    viewer: SignedInDep,
-    course_id: str,
-    track_id: str,
-    module_id: str,
-    lesson_id: str,
+async def lesson_page(request: Request) -> Response:
+    """One lesson, as this track shows it; opening it records progress.
+
+    The busiest page: its database work runs in one worker-thread call, not one per
+    dependency.
+    """
+    return await run_in_threadpool(_lesson_page, request, **request.path_params)
+
+
+def _lesson_page(
+    request: Request, course_id: str, track_id: str, module_id: str, lesson_id: str
 ) -> Response:
-    """One lesson, as this track shows it; opening it records progress."""
     course, track, module = _module(request, course_id, track_id, module_id)
     lessons = module.lessons(track.id)
     lesson = next((le for le in lessons if le.id == lesson_id), None)
     if lesson is None:
         raise NotFound("This module has no such lesson.")
-    user_id = viewer.user.id
-    assert user_id is not None
-    states = progress.lesson_states(
-        db, user_id=user_id, course_id=course.id, module_ids=[module.id]
-    )
-    if module.content_note and not states and request.query_params.get("note") != "seen":
-        return RedirectResponse(f"{_base(track, module)}/start", status_code=303)
-    progress.record_lesson(
-        db,
-        user_id=user_id,
-        course=course,
-        module=module,
-        lesson_id=lesson.id,
-        path=request.url.path,
-    )
-    position = lessons.index(lesson)
-    saved = (
-        progress.reflection(
-            db, user_id=user_id, course_id=course.id, module_id=module.id, lesson_id=lesson.id
+    with Session(request.app.state.engine, expire_on_commit=False) as db:
+        viewer = require_viewer(request, get_viewer(request, db))
+        user_id = viewer.user.id
+        assert user_id is not None
+        states = progress.lesson_states(
+            db, user_id=user_id, course_id=course.id, module_ids=[module.id]
         )
-        if lesson.kind == "reflection"
-        else None
-    )
+        if module.content_note and not states and request.query_params.get("note") != "seen":
+            return RedirectResponse(f"{_base(track, module)}/start", status_code=303)
+        progress.record_lesson(
+            db,
+            user_id=user_id,
+            course=course,
+            module=module,
+            lesson_id=lesson.id,
+            known=states.get((module.id, lesson.id)),
+        )
+        saved = (
+            progress.reflection(
+                db, user_id=user_id, course_id=course.id, module_id=module.id, lesson_id=lesson.id
+            )
+            if lesson.kind == "reflection"
+            else None
+        )
+    position = lessons.index(lesson)
     return render(
         request,
         "learn/lesson.html",
@@ -429,8 +435,6 @@ async def quiz_submit(
     for key, value in form.multi_items():
         if key.startswith("q-") and isinstance(value, str):
             answers.setdefault(key[2:], []).append(value)
-    from starlette.concurrency import run_in_threadpool
-
     return await run_in_threadpool(
         _submit, request, course_id, track_id, module_id, attempt_id, answers
     )

@@ -78,8 +78,6 @@ def upgrade() -> None:
         sa.Column("course_id", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
         sa.Column("track_id", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_visited_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_path", sqlmodel.sql.sqltypes.AutoString(length=400), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["user.id"],
