@@ -73,18 +73,19 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
-def _print_logins(engine: Any) -> None:
+def _print_logins(engine: Any, catalog: Any) -> None:
     from sqlmodel import Session
 
-    from elearn.services.demo import seed_demo
+    from elearn.services.demo import seed_demo, seed_learners
     from elearn.services.partnerships import load_partnerships
 
     with Session(engine) as session:
         load_partnerships(session)
         logins = seed_demo(session)
+        logins += seed_learners(session, catalog)
     typer.echo("\nDemo accounts (passwords are new each time demo data is loaded):")
     for login in logins:
-        typer.echo(f"  {login.partnership:<16} {login.role:<8} {login.email:<40} {login.password}")
+        typer.echo(f"  {login.partnership:<16} {login.role:<17} {login.email:<46} {login.password}")
     typer.echo("")
 
 
@@ -120,8 +121,10 @@ def demo() -> None:
 
     settings = _settings()
     upgrade(settings.database_url)
+    from elearn.content.catalog import load_catalog
+
     engine = make_engine(settings.database_url)
-    _print_logins(engine)
+    _print_logins(engine, load_catalog(settings.courses_dir))
     engine.dispose()
 
 
@@ -141,7 +144,7 @@ def serve(
     try:
         application = create_app(settings)
         if demo:
-            _print_logins(application.state.engine)
+            _print_logins(application.state.engine, application.state.catalog.current)
     except ContentError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)

@@ -167,6 +167,9 @@ def change_password(
     db: Session, *, user: User, current: str, new: str, keep_session: str | None
 ) -> None:
     """Change a password after checking the current one; other sessions are ended."""
+    stored = db.get(User, user.id)
+    assert stored is not None
+    user = stored
     if not verify_password(user.password_hash, current):
         raise FormError({"current_password": "Your current password is not right"})
     problem = password_problem(new, email=user.email, name=user.name)

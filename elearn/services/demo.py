@@ -6,9 +6,11 @@ import secrets
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from elearn.models import Organisation, Partnership, Team, User
+from elearn.content.catalog import Catalog, CourseView, ModuleView
+from elearn.models import Organisation, Partnership, QuizAttempt, Team, User
+from elearn.services import progress, quiz
 from elearn.services.passwords import hash_password
 
 PARTNERSHIPS = {
@@ -95,4 +97,90 @@ def seed_demo(session: Session) -> list[DemoLogin]:
             session.add(user)
             logins.append(DemoLogin(email, password, role, short))
     session.commit()
+    return logins
+
+
+STAGES = (("new", 0), ("midway", 1), ("finished", None))  # modules to complete; None: all
+
+
+def _correct_answers(module: ModuleView, attempt: QuizAttempt) -> dict[str, list[str]]:
+    answers = {}
+    for shown in quiz.shown_questions(module, attempt):
+        question = shown.question
+        if question.kind == "true_false":
+            answers[question.id] = ["true" if question.answer else "false"]
+        else:
+            assert question.options is not None
+            answers[question.id] = [str(i) for i, o in enumerate(question.options) if o.correct]
+    return answers
+
+
+def _complete_module(db: Session, user_id: int, course: CourseView, module: ModuleView) -> None:
+    for lesson in module.model.lessons:
+        progress.record_lesson(
+            db, user_id=user_id, course=course, module=module, lesson_id=lesson.id
+        )
+    if module.model.quiz is not None:
+        attempt = quiz.start_attempt(db, user_id=user_id, course=course, module=module)
+        assert attempt.id is not None
+        quiz.submit(
+            db,
+            user_id=user_id,
+            course=course,
+            module=module,
+            attempt_id=attempt.id,
+            answers=_correct_answers(module, attempt),
+        )
+
+
+def seed_learners(db: Session, catalog: Catalog) -> list[DemoLogin]:
+    """Learners at every stage (new, midway, finished) in each partnership, with logins."""
+    if not catalog.courses:
+        return []
+    course = catalog.courses[0]
+    logins = []
+    for pid, (_, short) in PARTNERSHIPS.items():
+        org = db.exec(
+            select(Organisation)
+            .where(Organisation.partnership_id == pid)
+            .order_by(col(Organisation.id))
+        ).first()
+        assert org is not None and org.id is not None
+        team = db.exec(select(Team).where(Team.organisation_id == org.id)).first()
+        track = course.track(org.sector) or course.tracks[0]
+        for stage, modules in STAGES:
+            email = f"{stage}.learner@{pid}.demo.example"
+            password = secrets.token_urlsafe(12)
+            user = db.exec(select(User).where(User.email == email)).first()
+            fresh = user is None
+            if user is None:
+                user = User(
+                    email=email,
+                    name=f"Demo {stage} learner ({short})",
+                    password_hash="",
+                    partnership_id=pid,
+                    organisation_id=org.id,
+                    team_id=team.id if team else None,
+                )
+            user.password_hash = hash_password(password)
+            db.add(user)
+            db.commit()
+            db.refresh(user)
+            assert user.id is not None
+            logins.append(DemoLogin(email, password, f"{stage} learner", short))
+            if not fresh or stage == "new":
+                continue
+            progress.enrol(db, user_id=user.id, course=course, track_id=track.id)
+            chosen = track.modules if modules is None else track.modules[:modules]
+            for module in chosen:
+                _complete_module(db, user.id, course, module)
+            if modules is not None and len(track.modules) > modules:
+                following = track.modules[modules]
+                progress.record_lesson(
+                    db,
+                    user_id=user.id,
+                    course=course,
+                    module=following,
+                    lesson_id=following.model.lessons[0].id,
+                )
     return logins

@@ -6,7 +6,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session, col, delete, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, delete
 
 from elearn.config import Settings
 from elearn.models import AuthSession, User, utcnow
@@ -37,26 +38,41 @@ def start_session(db: Session, *, user: User) -> tuple[str, str]:
     return token, csrf
 
 
+_SESSIONS = AuthSession.__table__  # type: ignore[attr-defined]
+_USERS = User.__table__  # type: ignore[attr-defined]
+# Looked up on every signed-in request: a prepared Core statement, rows built once.
+_LOOKUP = (
+    sa.select(*[c.label(f"s_{c.name}") for c in _SESSIONS.c], *_USERS.c)
+    .join_from(_SESSIONS, _USERS, _SESSIONS.c.user_id == _USERS.c.id)
+    .where(_SESSIONS.c.id == sa.bindparam("sid"))
+)
+
+
 def current(db: Session, *, token: str | None, settings: Settings) -> SignedIn | None:
-    """The live session for a cookie token, or None (expired sessions are deleted)."""
+    """The live session for a cookie token, or None (expired sessions are deleted).
+
+    The objects returned are read-only snapshots, not attached to the database session:
+    code that changes a user loads it itself.
+    """
     if not token:
         return None
-    row = db.exec(
-        select(AuthSession, User).join(User).where(AuthSession.id == token_hash(token))
-    ).first()
+    row = db.connection().execute(_LOOKUP, {"sid": token_hash(token)}).mappings().first()
     if row is None:
         return None
-    session, user = row
+    session = AuthSession(**{c.name: row[f"s_{c.name}"] for c in _SESSIONS.c})
+    user = User(**{c.name: row[c.name] for c in _USERS.c})
     now = utcnow()
     idle = now - _aware(session.last_seen_at) > timedelta(minutes=settings.session_idle_minutes)
     old = now - _aware(session.created_at) > timedelta(hours=settings.session_absolute_hours)
     if idle or old:
-        db.delete(session)
+        db.execute(sa.delete(_SESSIONS).where(_SESSIONS.c.id == session.id))
         db.commit()
         return None
     if now - _aware(session.last_seen_at) > TOUCH_EVERY:
         session.last_seen_at = now
-        db.add(session)
+        db.execute(
+            sa.update(_SESSIONS).where(_SESSIONS.c.id == session.id).values(last_seen_at=now)
+        )
         db.commit()
     return SignedIn(user, session)
 

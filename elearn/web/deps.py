@@ -150,9 +150,6 @@ async def resolve_viewer(request: Request) -> SignedIn | None:
 
     def lookup() -> SignedIn | None:
         with Session(request.app.state.engine) as db:
-            viewer = get_viewer(request, db)
-            if viewer is not None:
-                db.expunge(viewer.user)
-            return viewer
+            return get_viewer(request, db)
 
     return await run_in_threadpool(lookup)
