@@ -10,10 +10,10 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from elearn.content.catalog import CourseView, ModuleView, TrackView
+from elearn.content.catalog import CourseView, LessonView, ModuleView, TrackView
 from elearn.db import SessionDep
 from elearn.errors import FormError, NotFound
-from elearn.models import Organisation
+from elearn.models import Organisation, Reflection
 from elearn.services import completion, progress, quiz
 from elearn.web.deps import SignedInDep, csrf_protect, get_viewer, require_viewer
 from elearn.web.pages import catalog_of
@@ -164,10 +164,26 @@ def _lesson_page(
             if lesson.kind == "reflection"
             else None
         )
+    return _render_lesson(request, course, track, module, lesson, states, saved)
+
+
+def _render_lesson(
+    request: Request,
+    course: CourseView,
+    track: TrackView,
+    module: ModuleView,
+    lesson: LessonView,
+    states: dict[tuple[str, str], str],
+    saved: Reflection | None,
+    errors: dict[str, str] | None = None,
+    draft: str | None = None,
+) -> Response:
+    lessons = module.lessons(track.id)
     position = lessons.index(lesson)
     return render(
         request,
         "learn/lesson.html",
+        status_code=400 if errors else 200,
         course=course,
         track=track,
         module=module,
@@ -178,8 +194,9 @@ def _lesson_page(
         previous=lessons[position - 1] if position else None,
         next=lessons[position + 1] if position + 1 < len(lessons) else None,
         reflection=saved,
-        errors={},
-        notice=request.query_params.get("saved"),
+        draft=draft,
+        errors=errors or {},
+        notice=None if errors else request.query_params.get("saved"),
         after=_after_module(track, module),
     )
 
@@ -255,10 +272,28 @@ def save_reflection(
             lesson_id=lesson.id,
         )
         return RedirectResponse(url + "?saved=deleted#reflection", status_code=303)
+    problem = None
     if not text.strip():
-        raise FormError({"text": "Write something to save, or leave this box empty and carry on"})
-    if len(text) > 20_000:
-        raise FormError({"text": "Reflections can be up to 20,000 characters"})
+        problem = "Write something to save, or leave this box empty and carry on"
+    elif len(text) > 20_000:
+        problem = "Reflections can be up to 20,000 characters"
+    if problem:
+        where = {"user_id": viewer.user.id, "course_id": course.id, "module_id": module.id}
+        states = progress.lesson_states(
+            db, user_id=viewer.user.id, course_id=course.id, module_ids=[module.id]
+        )
+        saved = progress.reflection(db, lesson_id=lesson.id, **where)  # type: ignore[arg-type]
+        return _render_lesson(
+            request,
+            course,
+            track,
+            module,
+            lesson,
+            states,
+            saved,
+            errors={"text": problem},
+            draft=text,
+        )
     progress.save_reflection(
         db,
         user_id=viewer.user.id,
