@@ -278,11 +278,16 @@ def save_reflection(
     elif len(text) > 20_000:
         problem = "Reflections can be up to 20,000 characters"
     if problem:
-        where = {"user_id": viewer.user.id, "course_id": course.id, "module_id": module.id}
         states = progress.lesson_states(
             db, user_id=viewer.user.id, course_id=course.id, module_ids=[module.id]
         )
-        saved = progress.reflection(db, lesson_id=lesson.id, **where)  # type: ignore[arg-type]
+        saved = progress.reflection(
+            db,
+            user_id=viewer.user.id,
+            course_id=course.id,
+            module_id=module.id,
+            lesson_id=lesson.id,
+        )
         return _render_lesson(
             request,
             course,
