@@ -25,8 +25,8 @@ def send_mail(settings: Settings, *, to: str, subject: str, body: str) -> None:
         )
         return
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=20) as smtp:
-        if settings.smtp_starttls and smtp.has_extn("starttls"):
-            smtp.starttls()
+        if settings.smtp_starttls:
+            smtp.starttls()  # refuses, rather than sending in clear, when the server cannot
         if settings.smtp_username:
             smtp.login(settings.smtp_username, settings.smtp_password)
         smtp.send_message(message)
