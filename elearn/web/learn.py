@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NamedTuple
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -44,6 +44,22 @@ def _module(
     course, track, module = _locate(request, course_id, track_id, module_id)
     assert module is not None
     return course, track, module
+
+
+class Here(NamedTuple):
+    """The course, track and module a request is about."""
+
+    course: CourseView
+    track: TrackView
+    module: ModuleView
+
+
+async def _here(request: Request, course_id: str, track_id: str, module_id: str) -> Here:
+    """Resolve the module path parameters, or answer 404."""
+    return Here(*_module(request, course_id, track_id, module_id))
+
+
+ModuleDep = Annotated[Here, Depends(_here)]
 
 
 def _base(track: TrackView, module: ModuleView) -> str:
@@ -102,12 +118,10 @@ def start_module(
     request: Request,
     db: SessionDep,
     viewer: SignedInDep,
-    course_id: str,
-    track_id: str,
-    module_id: str,
+    here: ModuleDep,
 ) -> Response:
     """Begin a module: its content note first when it has one, then the first lesson."""
-    course, track, module = _module(request, course_id, track_id, module_id)
+    course, track, module = here
     first = f"{_base(track, module)}/lessons/{module.model.lessons[0].id}"
     if module.content_note is None:
         return RedirectResponse(first, status_code=303)
@@ -123,19 +137,17 @@ def start_module(
 
 
 @router.get(MODULE + "/lessons/{lesson_id}")
-async def lesson_page(request: Request) -> Response:
+async def lesson_page(request: Request, here: ModuleDep, lesson_id: str) -> Response:
     """One lesson, as this track shows it; opening it records progress.
 
     The busiest page: its database work runs in one worker-thread call, not one per
     dependency.
     """
-    return await run_in_threadpool(_lesson_page, request, **request.path_params)
+    return await run_in_threadpool(_lesson_page, request, here, lesson_id)
 
 
-def _lesson_page(
-    request: Request, course_id: str, track_id: str, module_id: str, lesson_id: str
-) -> Response:
-    course, track, module = _module(request, course_id, track_id, module_id)
+def _lesson_page(request: Request, here: Here, lesson_id: str) -> Response:
+    course, track, module = here
     lessons = module.lessons(track.id)
     lesson = next((le for le in lessons if le.id == lesson_id), None)
     if lesson is None:
@@ -206,13 +218,11 @@ def skip_lesson(
     request: Request,
     db: SessionDep,
     viewer: SignedInDep,
-    course_id: str,
-    track_id: str,
-    module_id: str,
+    here: ModuleDep,
     lesson_id: str,
 ) -> Response:
     """Skip a lesson for now: no penalty, and it still counts as dealt with."""
-    course, track, module = _module(request, course_id, track_id, module_id)
+    course, track, module = here
     lessons = module.lessons(track.id)
     lesson = next((le for le in lessons if le.id == lesson_id), None)
     if lesson is None:
@@ -246,15 +256,13 @@ def save_reflection(
     request: Request,
     db: SessionDep,
     viewer: SignedInDep,
-    course_id: str,
-    track_id: str,
-    module_id: str,
+    here: ModuleDep,
     lesson_id: str,
     text: Annotated[str, Form()] = "",
     action: Annotated[str, Form()] = "save",
 ) -> Response:
     """Save or delete the learner's private reflection."""
-    course, track, module = _module(request, course_id, track_id, module_id)
+    course, track, module = here
     lesson = next(
         (le for le in module.lessons(track.id) if le.id == lesson_id and le.kind == "reflection"),
         None,
@@ -352,12 +360,10 @@ def quiz_intro(
     request: Request,
     db: SessionDep,
     viewer: SignedInDep,
-    course_id: str,
-    track_id: str,
-    module_id: str,
+    here: ModuleDep,
 ) -> Response:
     """About the quiz: no time limit, the pass mark, and earlier attempts."""
-    course, track, module = _module(request, course_id, track_id, module_id)
+    course, track, module = here
     if module.model.quiz is None:
         raise NotFound("This module has no quiz.")
     assert viewer.user.id is not None
@@ -378,12 +384,10 @@ def quiz_start(
     request: Request,
     db: SessionDep,
     viewer: SignedInDep,
-    course_id: str,
-    track_id: str,
-    module_id: str,
+    here: ModuleDep,
 ) -> Response:
     """Start (or resume) an attempt, then show its questions."""
-    course, track, module = _module(request, course_id, track_id, module_id)
+    course, track, module = here
     assert viewer.user.id is not None
     attempt = quiz.start_attempt(db, user_id=viewer.user.id, course=course, module=module)
     return RedirectResponse(f"{_base(track, module)}/quiz/{attempt.id}", status_code=303)
@@ -394,13 +398,11 @@ def quiz_attempt(
     request: Request,
     db: SessionDep,
     viewer: SignedInDep,
-    course_id: str,
-    track_id: str,
-    module_id: str,
+    here: ModuleDep,
     attempt_id: int,
 ) -> Response:
     """The attempt's questions, or its results once submitted."""
-    course, track, module = _module(request, course_id, track_id, module_id)
+    course, track, module = here
     assert viewer.user.id is not None
     attempt = quiz.owned_attempt(db, user_id=viewer.user.id, attempt_id=attempt_id, module=module)
     return _quiz_page(request, db, course, track, module, attempt, {}, {})
@@ -466,35 +468,25 @@ def _quiz_page(
 
 
 @router.post(MODULE + "/quiz/{attempt_id}")
-async def quiz_submit(
-    request: Request, course_id: str, track_id: str, module_id: str, attempt_id: int
-) -> Response:
+async def quiz_submit(request: Request, here: ModuleDep, attempt_id: int) -> Response:
     """Score the answers once; a repeated submission shows the same result."""
     form = await request.form()
     answers: dict[str, list[str]] = {}
     for key, value in form.multi_items():
         if key.startswith("q-") and isinstance(value, str):
             answers.setdefault(key[2:], []).append(value)
-    return await run_in_threadpool(
-        _submit, request, course_id, track_id, module_id, attempt_id, answers
-    )
+    return await run_in_threadpool(_submit, request, here, attempt_id, answers)
 
 
 def _submit(
     request: Request,
-    course_id: str,
-    track_id: str,
-    module_id: str,
+    here: Here,
     attempt_id: int,
     answers: dict[str, list[str]],
 ) -> Response:
-    from sqlmodel import Session
-
-    from elearn.web.deps import get_viewer, require_viewer
-
-    with Session(request.app.state.engine) as db:
+    with Session(request.app.state.engine, expire_on_commit=False) as db:
         viewer = require_viewer(request, get_viewer(request, db))
-        course, track, module = _module(request, course_id, track_id, module_id)
+        course, track, module = here
         assert viewer.user.id is not None
         try:
             attempt = quiz.submit(
