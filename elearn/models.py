@@ -186,6 +186,7 @@ class QuizAttempt(SQLModel, table=True):
     started_at: datetime = _when(default_factory=utcnow)
     submitted_at: datetime | None = _when(default=None)
     answers: str | None = Field(default=None, max_length=20_000)  # JSON
+    review: str | None = Field(default=None, max_length=200_000)  # JSON: as judged when submitted
     score: int | None = None  # percent
     passed: bool | None = None
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import lru_cache
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, func, select
+from sqlmodel import Session, col, delete, func, select, update
 
 from elearn.config import Settings
 from elearn.errors import FormError, NotFound, TooManyAttempts
@@ -227,6 +227,11 @@ def complete_password_reset(db: Session, *, token: str, password: str) -> User:
     user.password_hash = hash_password(password)
     user.password_changed_at = reset.used_at = utcnow()
     db.add_all([user, reset])
+    db.exec(  # every other link sent to this person stops working too
+        update(PasswordReset)
+        .where(col(PasswordReset.user_id) == user.id, col(PasswordReset.used_at).is_(None))
+        .values(used_at=reset.used_at)
+    )
     db.commit()
     end_all_sessions(db, user_id=user.id)
     return user

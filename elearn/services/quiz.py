@@ -6,6 +6,7 @@ import json
 import random
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
@@ -170,6 +171,41 @@ def feedback_for(question: Question, chosen: list[str]) -> list[str]:
     return [question.options[int(v)].feedback for v in chosen]
 
 
+@dataclass(frozen=True)
+class Reviewed:
+    """One question of a submitted attempt, as it was asked and judged at the time."""
+
+    number: int
+    prompt: str
+    answered: list[str]
+    correct: bool
+    feedback: list[str]
+    explanation: str | None
+
+
+def _review(shown: list[ShownQuestion], answers: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """The results as they were judged, kept with the attempt so later edits cannot change them."""
+    items = []
+    for s in shown:
+        chosen = answers[s.question.id]
+        items.append(
+            {
+                "number": s.number,
+                "prompt": s.question.prompt,
+                "answered": [c.text for c in s.choices if c.value in chosen],
+                "correct": is_correct(s.question, chosen),
+                "feedback": feedback_for(s.question, chosen),
+                "explanation": s.question.explanation,
+            }
+        )
+    return items
+
+
+def review_of(attempt: QuizAttempt) -> list[Reviewed]:
+    """The submitted attempt's questions, answers and feedback, as recorded at submission."""
+    return [Reviewed(**item) for item in json.loads(attempt.review or "[]")]
+
+
 def _checked_answers(
     shown: list[ShownQuestion], answers: dict[str, list[str]]
 ) -> dict[str, list[str]]:
@@ -226,7 +262,13 @@ def submit(
         result = db.execute(
             update(QuizAttempt)
             .where(col(QuizAttempt.id) == attempt.id, col(QuizAttempt.submitted_at).is_(None))
-            .values(submitted_at=utcnow(), answers=json.dumps(checked), score=score, passed=passed)
+            .values(
+                submitted_at=utcnow(),
+                answers=json.dumps(checked),
+                review=json.dumps(_review(shown, checked)),
+                score=score,
+                passed=passed,
+            )
         )
         if result.rowcount == 1 and passed:  # type: ignore[attr-defined]
             db.refresh(attempt)

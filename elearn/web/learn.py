@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from elearn.content.catalog import CourseView, LessonView, ModuleView, TrackView
 from elearn.db import SessionDep
 from elearn.errors import FormError, NotFound
-from elearn.models import Organisation, Reflection
+from elearn.models import Organisation, QuizAttempt, Reflection
 from elearn.services import completion, progress, quiz
 from elearn.web.deps import SignedInDep, csrf_protect, get_viewer, require_viewer
 from elearn.web.pages import catalog_of
@@ -410,19 +410,15 @@ def quiz_attempt(
 
 def _quiz_page(
     request: Request,
-    db: SessionDep,
+    db: Session,
     course: CourseView,
     track: TrackView,
     module: ModuleView,
-    attempt: object,
+    attempt: QuizAttempt,
     chosen: dict[str, list[str]],
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Response:
-    from elearn.models import QuizAttempt
-
-    assert isinstance(attempt, QuizAttempt)
-    shown = quiz.shown_questions(module, attempt)
     if attempt.submitted_at is None:
         return render(
             request,
@@ -432,23 +428,11 @@ def _quiz_page(
             track=track,
             module=module,
             attempt=attempt,
-            shown=shown,
+            shown=quiz.shown_questions(module, attempt),
             chosen=chosen,
             errors=errors,
             base=_base(track, module),
         )
-    import json
-
-    answers: dict[str, list[str]] = json.loads(attempt.answers or "{}")
-    results = [
-        (
-            s,
-            answers.get(s.question.id, []),
-            quiz.is_correct(s.question, answers.get(s.question.id, [])),
-            quiz.feedback_for(s.question, answers.get(s.question.id, [])),
-        )
-        for s in shown
-    ]
     assert attempt.user_id is not None
     status = progress.track_status(db, user_id=attempt.user_id, track=track)
     module_done = next(m for m in status.modules if m.module.id == module.id)
@@ -459,7 +443,7 @@ def _quiz_page(
         track=track,
         module=module,
         attempt=attempt,
-        results=results,
+        review=quiz.review_of(attempt),
         module_status=module_done,
         track_status=status,
         base=_base(track, module),

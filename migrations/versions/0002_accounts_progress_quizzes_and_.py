@@ -169,6 +169,7 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("answers", sqlmodel.sql.sqltypes.AutoString(length=20000), nullable=True),
+        sa.Column("review", sqlmodel.sql.sqltypes.AutoString(length=200000), nullable=True),
         sa.Column("score", sa.Integer(), nullable=True),
         sa.Column("passed", sa.Boolean(), nullable=True),
         sa.ForeignKeyConstraint(

@@ -207,8 +207,10 @@ def test_without_shuffle_or_draw_questions_and_choices_keep_their_order(
 # Scoring -----------------------------------------------------------------------------
 
 
-def _question(env: Env, qid: str) -> Any:
-    quiz_model = env.module.model.quiz
+def _question(courses_dir: Path, qid: str) -> Any:
+    course = load_catalog(courses_dir).course("sample")
+    assert course is not None
+    quiz_model = course.modules["shared-basics"].model.quiz
     assert quiz_model is not None
     return next(q for q in quiz_model.questions if q.id == qid)
 
@@ -231,8 +233,8 @@ def _question(env: Env, qid: str) -> Any:
         ("q3", ["true", "false"], False),
     ],
 )
-def test_is_correct(env: Env, qid: str, chosen: list[str], right: bool) -> None:
-    assert quiz.is_correct(_question(env, qid), chosen) is right
+def test_is_correct(courses_dir: Path, qid: str, chosen: list[str], right: bool) -> None:
+    assert quiz.is_correct(_question(courses_dir, qid), chosen) is right
 
 
 def test_scores_are_percentages_against_the_pass_mark(env: Env) -> None:

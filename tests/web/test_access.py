@@ -17,9 +17,15 @@ from sqlmodel import Session, SQLModel, select
 from elearn.models import Enrolment, Organisation, Reflection, Team, User
 from elearn.services import accounts
 from tests.conftest import PASSWORD, csrf_token, post, sign_up
+from tests.services.conftest import use_quick_hashing
 
 BASE = "/courses/sample/alpha/shared-basics"
 NEW_PASSWORD = "harbour violet engine moss"
+
+
+@pytest.fixture(autouse=True)
+def _quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_quick_hashing(monkeypatch)
 
 
 def snapshot(client: TestClient) -> dict[str, list[tuple[Any, ...]]]:

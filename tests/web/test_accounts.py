@@ -31,10 +31,15 @@ from elearn.services.demo import seed_demo
 from elearn.services.partnerships import load_partnerships
 from elearn.services.tokens import token_hash
 from tests.conftest import PASSWORD, csrf_token, post, sign_in, sign_up
-from tests.services.conftest import SmtpSink
+from tests.services.conftest import SmtpSink, use_quick_hashing
 
 NEW_PASSWORD = "harbour violet engine moss"
 MakeClient = Callable[..., TestClient]
+
+
+@pytest.fixture(autouse=True)
+def _quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_quick_hashing(monkeypatch)
 
 
 # Helpers ----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from elearn.models import (
 )
 from elearn.services import completion
 from tests.conftest import post, sign_up
+from tests.services.conftest import use_quick_hashing
 
 BASE = "/courses/sample/alpha/shared-basics"
 ONLY = "/courses/sample/alpha/alpha-only"
@@ -35,6 +36,11 @@ FEEDBACK = (
     "filing is not a threat response",
     "it can build up over time",
 )
+
+
+@pytest.fixture(autouse=True)
+def _quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_quick_hashing(monkeypatch)
 
 
 # Helpers ----------------------------------------------------------------------------
