@@ -64,11 +64,13 @@ def answer_by_keyboard(page: Page, server: LiveServer) -> None:
         else:
             tab_to(page, inputs.first)  # Tab enters a radio group at its first radio
             assert_focus_visible(page)
-            position = values.index(wanted[0])
-            for _ in range(position):
-                page.keyboard.press("ArrowDown")  # moves to the next radio and selects it
-            if position == 0:
-                page.keyboard.press("Space")
+            # Arrow keys move through the group and select as they go: down to the
+            # second choice first, then up or down to the right one.
+            page.keyboard.press("ArrowDown")
+            current, position = 1, values.index(wanted[0])
+            while current != position:
+                page.keyboard.press("ArrowDown" if current < position else "ArrowUp")
+                current += 1 if current < position else -1
         for value in values:
             checkbox = page.locator(f"input[name='q-{qid}'][value='{value}']")
             expect(checkbox).to_be_checked(checked=value in wanted)
