@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
+from starlette.background import BackgroundTask
 from starlette.responses import RedirectResponse, Response
 
+from elearn.config import Settings
 from elearn.db import SessionDep
 from elearn.errors import FormError, TooManyAttempts
 from elearn.models import Organisation, Partnership
@@ -24,6 +27,7 @@ from elearn.web.deps import (
 from elearn.web.templating import render
 
 router = APIRouter(prefix="", dependencies=[Depends(csrf_protect)])
+log = logging.getLogger("elearn.accounts")
 Text = Annotated[str, Form()]
 OptionalText = Annotated[str, Form()]
 
@@ -40,6 +44,7 @@ def _signed_in_response(request: Request, db: SessionDep, user_id: int, target: 
 
     user = db.get(User, user_id)
     assert user is not None
+    sessions.end_session(db, token=request.cookies.get(SESSION_COOKIE))  # any earlier one here
     token, csrf = sessions.start_session(db, user=user)
     settings = settings_of(request)
     response = RedirectResponse(target, status_code=303)
@@ -254,8 +259,7 @@ def forgot(request: Request, db: SessionDep, email: Text = "") -> Response:
             errors={"email": "Enter an email address in the correct format, like name@example.org"},
         )
     settings = settings_of(request)
-    accounts.request_password_reset(db, email=email, settings=settings)
-    return render(
+    response = render(
         request,
         "account/forgot.html",
         errors={},
@@ -263,6 +267,17 @@ def forgot(request: Request, db: SessionDep, email: Text = "") -> Response:
         sent=True,
         minutes=settings.reset_link_minutes,
     )
+    # Sent after the page: how long the answer takes says nothing about the account.
+    response.background = BackgroundTask(_send_reset, request.app.state.engine, email, settings)
+    return response
+
+
+def _send_reset(engine: Any, email: str, settings: Settings) -> None:
+    try:
+        with Session(engine) as db:
+            accounts.request_password_reset(db, email=email, settings=settings)
+    except Exception:
+        log.exception("could not send a password reset email")
 
 
 @router.get("/account/reset/{token}")

@@ -725,3 +725,17 @@ def test_the_csrf_cookie_is_given_on_the_first_page(client: TestClient) -> None:
     assert csrf_token(client)
     page = client.get("/account/sign-in").text
     assert f'name="csrf_token" value="{client.cookies.get("elearn_csrf")}"' in page
+
+
+def test_signing_in_again_in_the_same_browser_ends_the_earlier_session(
+    make_client: MakeClient,
+) -> None:
+    client = make_client()
+    sign_up(client, first_org(client))
+    earlier = client.cookies.get("elearn_session")
+    assert sign_in(client, "sam@example.org").status_code == 303
+    assert client.cookies.get("elearn_session") != earlier
+    replay = browser(client, session=earlier)
+    assert replay.get("/learning", follow_redirects=False).status_code == 303
+    with Session(app_of(client).state.engine) as db:
+        assert len(db.exec(select(AuthSession)).all()) == 1
