@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-# Enough connections for every worker thread (40 by default) without waiting on the pool.
+# More connections than worker threads (ELEARN_WORKER_THREADS), so none waits on the pool.
 POOL_SIZE = 20
 POOL_OVERFLOW = 30
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, UniqueConstraint
+from sqlalchemy import DateTime, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -174,6 +174,21 @@ class Reflection(SQLModel, table=True):
 
 class QuizAttempt(SQLModel, table=True):
     """One go at a module's quiz: the questions drawn, the answers, the score."""
+
+    __table_args__ = (
+        # At most one open (unsubmitted) attempt per learner and module content, even under
+        # races: a second "start" finds the first instead of drawing another.
+        Index(
+            "uq_quizattempt_open",
+            "user_id",
+            "course_id",
+            "module_id",
+            "content_hash",
+            unique=True,
+            sqlite_where=text("submitted_at IS NULL"),
+            postgresql_where=text("submitted_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 import threading
@@ -215,6 +216,8 @@ class CatalogStore:
             if catalog.version != self._catalog.version:
                 log.info("course content reloaded: version %s", catalog.version)
             self._catalog = catalog
+            gc.collect()
+            gc.freeze()  # the new catalogue is long-lived: keep it out of full collections
             return True
 
     async def watch(self, stop: asyncio.Event) -> None:

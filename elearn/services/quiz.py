@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from elearn.content.catalog import CourseView, ModuleView
@@ -97,13 +98,8 @@ def start_attempt(
         QuizAttempt.course_id == course.id,
         QuizAttempt.module_id == module.id,
     )
-    open_attempt = db.exec(
-        select(QuizAttempt).where(
-            *mine,
-            QuizAttempt.content_hash == module.sha256,
-            col(QuizAttempt.submitted_at).is_(None),
-        )
-    ).first()
+    this_content = (*mine, QuizAttempt.content_hash == module.sha256)
+    open_attempt = _open_attempt(db, this_content)
     if open_attempt is not None:
         return open_attempt
     if quiz.max_attempts is not None:
@@ -134,9 +130,22 @@ def start_attempt(
         questions=json.dumps(ids),
     )
     db.add(attempt)
-    db.commit()
+    try:
+        db.commit()
+    except IntegrityError:  # a parallel request opened one first: use that one
+        db.rollback()
+        found = _open_attempt(db, this_content)
+        assert found is not None
+        return found
     db.refresh(attempt)
     return attempt
+
+
+def _open_attempt(db: Session, mine: tuple[Any, ...]) -> QuizAttempt | None:
+    """The learner's unsubmitted attempt at this content (the database allows one at most)."""
+    return db.exec(
+        select(QuizAttempt).where(*mine, col(QuizAttempt.submitted_at).is_(None))
+    ).first()
 
 
 def owned_attempt(db: Session, *, user_id: int, attempt_id: int, module: ModuleView) -> QuizAttempt:

@@ -179,6 +179,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("quizattempt", schema=None) as batch_op:
+        batch_op.create_index(
+            "uq_quizattempt_open",
+            ["user_id", "course_id", "module_id", "content_hash"],
+            unique=True,
+            sqlite_where=sa.text("submitted_at IS NULL"),
+            postgresql_where=sa.text("submitted_at IS NULL"),
+        )
         batch_op.create_index(batch_op.f("ix_quizattempt_module_id"), ["module_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_quizattempt_user_id"), ["user_id"], unique=False)
 

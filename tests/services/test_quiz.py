@@ -600,3 +600,21 @@ def test_lessons_record_once(env: Env) -> None:
         )
     rows = env.fresh(LessonProgress, LessonProgress.user_id == env.user_id)
     assert [(r.lesson_id, r.state) for r in rows] == [("first", "viewed")]
+
+
+def test_two_starts_at_once_share_one_attempt(
+    env_any_db: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A double-clicked "Start the quiz" whose requests both miss each other's attempt: the
+    database lets only one open attempt exist, and the second request is given that one."""
+    first = env_any_db.start()
+    real = quiz._open_attempt
+    calls = iter([None])  # the second request's first look finds nothing, as in a race
+    monkeypatch.setattr(quiz, "_open_attempt", lambda db, mine: next(calls, real(db, mine)))
+    second = env_any_db.start()
+    assert second.id == first.id
+    env_any_db.db.expire_all()
+    open_rows = env_any_db.db.exec(
+        select(QuizAttempt).where(col(QuizAttempt.submitted_at).is_(None))
+    ).all()
+    assert len(open_rows) == 1
