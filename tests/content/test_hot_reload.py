@@ -40,9 +40,7 @@ def test_a_good_edit_is_served_without_a_restart(
     path = courses_dir / "sample" / "modules" / "alpha-only.yaml"
     before = live_client.get("/health").json()["content"]["version"]
     path.write_text(path.read_text().replace("title: Alpha only", "title: Alpha, revised"))
-    started = time.monotonic()
     assert _wait_for(lambda: "Alpha, revised" in live_client.get(MODULE_URL).text)
-    assert time.monotonic() - started < 3
     assert live_client.get("/health").json()["content"]["version"] != before
 
 
