@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import html
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from elearn.app import create_app
 from elearn.config import Settings, load_settings
+from elearn.content.catalog import load_catalog
 from elearn.models import Organisation
 from elearn.services.demo import seed_demo
 from elearn.services.partnerships import load_partnerships
@@ -156,3 +160,48 @@ def learner(client: TestClient, organisations: list[Organisation]) -> TestClient
     assert response.status_code == 303, response.text
     assert post(client, "/courses/sample/alpha/enrol").status_code == 303
     return client
+
+
+@functools.cache
+def _sample_option_texts() -> dict[str, list[str]]:
+    """The sample quiz's option texts by question id, in the YAML's order."""
+    course = load_catalog(GOOD_COURSES).course("sample")
+    assert course is not None and course.modules["shared-basics"].model.quiz is not None
+    texts: dict[str, list[str]] = {}
+    for question in course.modules["shared-basics"].model.quiz.questions:
+        if question.kind == "true_false":
+            texts[question.id] = ["True", "False"]
+        else:
+            assert question.options is not None
+            texts[question.id] = [option.text for option in question.options]
+    return texts
+
+
+_CHOICE = re.compile(
+    r'<input [^>]*id="([^"]+)" name="q-([^"]+)" type="(?:radio|checkbox)" value="([^"]*)"'
+)
+
+
+def quiz_form(page: str, table: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The form a learner sends to give these answers on a sample quiz page.
+
+    `table` names options as the YAML does (their position, or "true"/"false"); the page's
+    form values are found the way a learner finds them, by each choice's label.
+    """
+    texts = _sample_option_texts()
+    value_by_label: dict[tuple[str, str], str] = {}
+    for input_id, qid, value in _CHOICE.findall(page):
+        label = re.search(rf'for="{re.escape(input_id)}">(.*?)</label>', page, re.S)
+        assert label is not None, input_id
+        text = html.unescape(re.sub(r"<[^>]+>", "", label.group(1))).strip()
+        value_by_label[(qid, text)] = value
+    asked = list(dict.fromkeys(qid for _, qid, _ in _CHOICE.findall(page)))
+    form: dict[str, list[str]] = {}
+    for qid in (q for q in asked if q in table):
+        keys = table[qid]
+        named = [
+            texts[qid][["true", "false"].index(k) if k in ("true", "false") else int(k)]
+            for k in keys
+        ]
+        form[f"q-{qid}"] = [value_by_label[(qid, text)] for text in named]
+    return form

@@ -104,15 +104,10 @@ STAGES = (("new", 0), ("midway", 1), ("finished", None))  # modules to complete;
 
 
 def _correct_answers(module: ModuleView, attempt: QuizAttempt) -> dict[str, list[str]]:
-    answers = {}
-    for shown in quiz.shown_questions(module, attempt):
-        question = shown.question
-        if question.kind == "true_false":
-            answers[question.id] = ["true" if question.answer else "false"]
-        else:
-            assert question.options is not None
-            answers[question.id] = [str(i) for i, o in enumerate(question.options) if o.correct]
-    return answers
+    return {
+        shown.question.id: quiz.form_values(shown, quiz.right_keys(shown.question))
+        for shown in quiz.shown_questions(module, attempt)
+    }
 
 
 def _complete_module(db: Session, user_id: int, course: CourseView, module: ModuleView) -> None:

@@ -69,6 +69,9 @@ def lesson_states(
     return {(module_id, lesson_id): state for module_id, lesson_id, state in rows}
 
 
+UNREAD = "unread"  # record_lesson's default: the caller has not read the lesson's state
+
+
 def record_lesson(
     db: Session,
     *,
@@ -77,25 +80,29 @@ def record_lesson(
     module: ModuleView,
     lesson_id: str,
     state: str = "viewed",
-    known: str | None = None,
+    known: str | None = UNREAD,
 ) -> bool:
     """Record that a lesson was opened (or skipped for now); True if the module completed.
 
-    `known` is the state already read for this lesson, if the caller has it: a lesson
-    already opened costs no further query.
+    `known` is the state the caller already read for this lesson (None: no row yet), so a
+    lesson already opened costs no further query and a new one no second read.
     """
     if state not in ("viewed", "skipped"):
         raise ValueError(state)
     if known == "viewed" or (known == "skipped" and state == "skipped"):
         return False
-    row = db.exec(
-        select(LessonProgress).where(
-            LessonProgress.user_id == user_id,
-            LessonProgress.course_id == course.id,
-            LessonProgress.module_id == module.id,
-            LessonProgress.lesson_id == lesson_id,
-        )
-    ).first()
+    row = (
+        None
+        if known is None
+        else db.exec(
+            select(LessonProgress).where(
+                LessonProgress.user_id == user_id,
+                LessonProgress.course_id == course.id,
+                LessonProgress.module_id == module.id,
+                LessonProgress.lesson_id == lesson_id,
+            )
+        ).first()
+    )
     if row is None:
         db.add(
             LessonProgress(

@@ -28,10 +28,15 @@ class QuizRefused(UserFacingError):
 
 @dataclass(frozen=True)
 class Choice:
-    """An answer as offered: its value in the form, and its text."""
+    """An answer as offered: its value in the form, its text, and its key in the YAML.
+
+    The form value is the choice's place on the page, so the page says nothing about
+    where the option sits in the course file (authors often put the right answer first).
+    """
 
     value: str
     text: str
+    key: str
 
 
 @dataclass(frozen=True)
@@ -45,12 +50,14 @@ class ShownQuestion:
 
 def _choices(question: Question, rng: random.Random, shuffle: bool) -> tuple[Choice, ...]:
     if question.kind == "true_false":
-        return (Choice("true", "True"), Choice("false", "False"))
+        return (Choice("true", "True", "true"), Choice("false", "False", "false"))
     assert question.options is not None
     order = list(range(len(question.options)))
     if shuffle:
         rng.shuffle(order)
-    return tuple(Choice(str(i), question.options[i].text) for i in order)
+    return tuple(
+        Choice(str(place), question.options[i].text, str(i)) for place, i in enumerate(order)
+    )
 
 
 def shown_questions(module: ModuleView, attempt: QuizAttempt) -> list[ShownQuestion]:
@@ -162,16 +169,12 @@ def owned_attempt(db: Session, *, user_id: int, attempt_id: int, module: ModuleV
 
 
 def is_correct(question: Question, chosen: list[str]) -> bool:
-    """Whether the chosen values are exactly the right answer. The one place answers are judged."""
-    if question.kind == "true_false":
-        return chosen == ["true" if question.answer else "false"]
-    assert question.options is not None
-    right = {str(i) for i, option in enumerate(question.options) if option.correct}
-    return set(chosen) == right and len(chosen) == len(set(chosen))
+    """Whether the chosen keys are exactly the right answer. The one place answers are judged."""
+    return sorted(chosen) == right_keys(question)
 
 
 def feedback_for(question: Question, chosen: list[str]) -> list[str]:
-    """The feedback for each answer the learner chose."""
+    """The feedback for each answer the learner chose (by key)."""
     if question.kind == "true_false":
         return [
             str(question.feedback_true if v == "true" else question.feedback_false) for v in chosen
@@ -201,7 +204,7 @@ def _review(shown: list[ShownQuestion], answers: dict[str, list[str]]) -> list[d
             {
                 "number": s.number,
                 "prompt": s.question.prompt,
-                "answered": [c.text for c in s.choices if c.value in chosen],
+                "answered": [c.text for c in s.choices if c.key in chosen],
                 "correct": is_correct(s.question, chosen),
                 "feedback": feedback_for(s.question, chosen),
                 "explanation": s.question.explanation,
@@ -218,6 +221,7 @@ def review_of(attempt: QuizAttempt) -> list[Reviewed]:
 def _checked_answers(
     shown: list[ShownQuestion], answers: dict[str, list[str]]
 ) -> dict[str, list[str]]:
+    """The posted form values as option keys, or a refusal that records nothing."""
     asked = {s.question.id: s for s in shown}
     unknown = set(answers) - set(asked)
     if unknown:
@@ -225,18 +229,34 @@ def _checked_answers(
             "These answers are for questions that are not in this quiz. Nothing was recorded."
         )
     missing: dict[str, str] = {}
+    keys: dict[str, list[str]] = {}
     for qid, item in asked.items():
         values = answers.get(qid, [])
-        allowed = {c.value for c in item.choices}
-        if any(v not in allowed for v in values):
+        key_of = {c.value: c.key for c in item.choices}
+        if any(v not in key_of for v in values):
             raise QuizRefused("An answer was not one of the choices offered. Nothing was recorded.")
         if not values:
             missing[qid] = f"Choose an answer for question {item.number}"
         elif item.question.kind != "multiple" and len(values) > 1:
             missing[qid] = f"Choose one answer for question {item.number}"
+        keys[qid] = [key_of[v] for v in values]
     if missing:
         raise FormError(missing)
-    return {qid: answers[qid] for qid in asked}
+    return keys
+
+
+def form_values(shown: ShownQuestion, keys: list[str]) -> list[str]:
+    """The form values that choose these option keys in this attempt (demo data and tests)."""
+    value_of = {c.key: c.value for c in shown.choices}
+    return [value_of[k] for k in keys]
+
+
+def right_keys(question: Question) -> list[str]:
+    """The keys of the right answer: the option positions in the YAML, or the truth value."""
+    if question.kind == "true_false":
+        return ["true" if question.answer else "false"]
+    assert question.options is not None
+    return [str(i) for i, option in enumerate(question.options) if option.correct]
 
 
 def submit(

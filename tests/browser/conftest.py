@@ -252,6 +252,20 @@ def wrong_values(question: Question) -> list[str]:
     return [str(next(i for i, option in enumerate(question.options) if not option.correct))]
 
 
+def option_text(question: Question, key: str) -> str:
+    """The label a learner reads for an option named as the YAML names it."""
+    if question.kind == "true_false":
+        return key.capitalize()
+    assert question.options is not None
+    return question.options[int(key)].text
+
+
+def choice(page: Page, question: Question, key: str) -> Locator:
+    """The radio or checkbox for an option, found by its label within its question."""
+    group = page.locator("fieldset").filter(has=page.locator(f"input[name='q-{question.id}']"))
+    return group.get_by_label(option_text(question, key), exact=True)
+
+
 def feedback_for(question: Question, values: list[str]) -> list[str]:
     """The feedback the YAML gives for each chosen value."""
     if question.kind == "true_false":

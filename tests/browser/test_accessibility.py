@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.browser.conftest import (
     LiveServer,
     asked_question_ids,
+    choice,
     describe_violations,
     form_post,
     new_context,
@@ -55,7 +56,13 @@ def _take_quiz(learner: BrowserContext, server: LiveServer, pick: Callable[..., 
     page.goto(attempt)
     questions = quiz_questions(server, COURSE, "understanding-trauma")
     shown = asked_question_ids(page)
-    answers: dict[str, str | list[str]] = {f"q-{qid}": pick(questions[qid]) for qid in shown}
+    answers: dict[str, str | list[str]] = {
+        f"q-{qid}": [
+            str(choice(page, questions[qid], key).get_attribute("value"))
+            for key in pick(questions[qid])
+        ]
+        for qid in shown
+    }
     page.close()
     form_post(learner, attempt, answers)
     return str(attempt)

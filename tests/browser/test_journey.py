@@ -15,6 +15,7 @@ from tests.browser.conftest import (
     ORGANISATION,
     LiveServer,
     asked_question_ids,
+    choice,
     feedback_for,
     form_post,
     heading,
@@ -35,13 +36,13 @@ REFLECTION = "Knowing what is going to happen next, and who to ask."
 def answer_quiz(
     page: Page, server: LiveServer, pick: Callable[[Question], list[str]]
 ) -> dict[str, list[str]]:
-    """Choose, by clicking, the values `pick(question)` gives for each question shown."""
+    """Choose, by clicking, the options `pick(question)` names for each question shown."""
     questions = quiz_questions(server, "sample", "shared-basics")
     chosen = {}
     for qid in asked_question_ids(page):
         chosen[qid] = pick(questions[qid])
-        for value in chosen[qid]:
-            page.locator(f"input[name='q-{qid}'][value='{value}']").check()
+        for key in chosen[qid]:
+            choice(page, questions[qid], key).check()
     return chosen
 
 

@@ -21,6 +21,7 @@ from tests.browser.conftest import (
     heading,
     new_context,
     new_email,
+    option_text,
     quiz_questions,
     right_values,
     sign_up_quickly,
@@ -43,6 +44,10 @@ def type_into(page: Page, label: str, text: str) -> None:
 
 def activate(page: Page, role: Literal["button", "link"], name: str, key: str = "Enter") -> None:
     """Tab to a link or button and press `key` on it."""
+    # An htmx swap still settling could replace the element between focus and key press.
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
     target = page.get_by_role(role, name=name, exact=True)
     tab_to(page, target)
     assert_focus_visible(page)
@@ -53,12 +58,13 @@ def answer_by_keyboard(page: Page, server: LiveServer) -> None:
     """Answer each question correctly: arrows choose radios, Space ticks checkboxes."""
     questions = quiz_questions(server, "sample", "shared-basics")
     for qid in asked_question_ids(page):
+        question = questions[qid]
         inputs = page.locator(f"input[name='q-{qid}']")
-        values = inputs.evaluate_all("els => els.map(e => e.value)")
-        wanted = right_values(questions[qid])
-        if questions[qid].kind == "multiple":
-            for value in wanted:
-                tab_to(page, inputs.nth(values.index(value)))
+        labels = inputs.evaluate_all("els => els.map(e => e.labels[0].textContent.trim())")
+        wanted = [option_text(question, key) for key in right_values(question)]
+        if question.kind == "multiple":
+            for text in wanted:
+                tab_to(page, inputs.nth(labels.index(text)))
                 assert_focus_visible(page)
                 page.keyboard.press("Space")
         else:
@@ -67,13 +73,12 @@ def answer_by_keyboard(page: Page, server: LiveServer) -> None:
             # Arrow keys move through the group and select as they go: down to the
             # second choice first, then up or down to the right one.
             page.keyboard.press("ArrowDown")
-            current, position = 1, values.index(wanted[0])
+            current, position = 1, labels.index(wanted[0])
             while current != position:
                 page.keyboard.press("ArrowDown" if current < position else "ArrowUp")
                 current += 1 if current < position else -1
-        for value in values:
-            checkbox = page.locator(f"input[name='q-{qid}'][value='{value}']")
-            expect(checkbox).to_be_checked(checked=value in wanted)
+        for place, text in enumerate(labels):
+            expect(inputs.nth(place)).to_be_checked(checked=text in wanted)
 
 
 def test_the_whole_journey_can_be_done_by_keyboard_alone(

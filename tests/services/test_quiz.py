@@ -28,7 +28,7 @@ from elearn.models import (
     TrackCompletion,
 )
 from elearn.services import accounts, completion, progress, quiz
-from tests.conftest import PASSWORD, post, sign_up
+from tests.conftest import PASSWORD, post, quiz_form, sign_up
 
 CORRECT = {"q1": ["0"], "q2": ["0", "1"], "q3": ["false"]}
 WRONG = {"q1": ["1"], "q2": ["0"], "q3": ["true"]}  # q2: only half of the right answer
@@ -78,7 +78,7 @@ class Env:
             course=self.course,
             module=self.module,
             attempt_id=attempt.id or 0,
-            answers=answers_for(attempt, table),
+            answers=answers_for(self.module, attempt, table),
         )
 
     def see_lessons(self, module: ModuleView | None = None, state: str = "viewed") -> bool:
@@ -104,8 +104,19 @@ class Env:
         return self.fresh(ModuleCompletion, ModuleCompletion.user_id == (user_id or self.user_id))
 
 
-def answers_for(attempt: QuizAttempt, table: dict[str, list[str]]) -> dict[str, list[str]]:
+def keys_for(attempt: QuizAttempt, table: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The table's answers (option keys, as in the YAML) to the questions the attempt asks."""
     return {qid: table[qid] for qid in json.loads(attempt.questions)}
+
+
+def answers_for(
+    module: ModuleView, attempt: QuizAttempt, table: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """The form values that give the table's answers in this attempt's order."""
+    return {
+        shown.question.id: quiz.form_values(shown, table[shown.question.id])
+        for shown in quiz.shown_questions(module, attempt)
+    }
 
 
 def _env(client: TestClient) -> Iterator[Env]:
@@ -169,12 +180,13 @@ def test_new_attempts_draw_and_shuffle_afresh(env: Env) -> None:
         draws.add(frozenset(json.loads(attempt.questions)))
         for shown in quiz.shown_questions(env.module, attempt):
             if shown.question.id == "q2":
-                orders.add(tuple(c.value for c in shown.choices))
-            assert sorted(c.value for c in shown.choices) == (
-                ["false", "true"]
-                if shown.question.kind == "true_false"
-                else [str(i) for i in range(len(shown.choices))]
-            )
+                orders.add(tuple(c.key for c in shown.choices))
+            if shown.question.kind == "true_false":
+                assert [c.value for c in shown.choices] == ["true", "false"]
+            else:  # the form values are places on the page, whatever the options' order
+                assert [c.value for c in shown.choices] == [
+                    str(i) for i in range(len(shown.choices))
+                ]
         env.submit(attempt, WRONG)
     assert len(draws) >= 2, "twenty attempts all drew the same questions"
     assert len(orders) >= 2, "the choices of q2 were never shuffled differently"
@@ -193,7 +205,7 @@ def test_without_shuffle_or_draw_questions_and_choices_keep_their_order(
         attempt = quiz.start_attempt(env.db, user_id=env.user_id, course=course, module=module)
         shown = quiz.shown_questions(module, attempt)
         assert [s.question.id for s in shown] == ["q1", "q2", "q3"]
-        assert [c.value for c in shown[1].choices] == ["0", "1", "2"]
+        assert [(c.value, c.key) for c in shown[1].choices] == [("0", "0"), ("1", "1"), ("2", "2")]
         quiz.submit(
             env.db,
             user_id=env.user_id,
@@ -258,7 +270,7 @@ def test_scores_are_percentages_against_the_pass_mark(env: Env) -> None:
 
 def test_an_attempt_records_what_was_asked_and_answered(env: Env) -> None:
     attempt = env.start()
-    chosen = answers_for(attempt, CORRECT)
+    chosen = keys_for(attempt, CORRECT)
     env.submit(attempt, CORRECT)
     [row] = env.fresh(QuizAttempt, QuizAttempt.id == attempt.id)
     assert row.user_id == env.user_id
@@ -318,7 +330,7 @@ def test_simultaneous_submissions_record_one_result(env_any_db: Env) -> None:
                         course=env.course,
                         module=env.module,
                         attempt_id=attempt.id or 0,
-                        answers=answers_for(attempt, tables[i]),
+                        answers=answers_for(env.module, attempt, tables[i]),
                     )
                     results[i] = (done.score, done.answers)
                 except Exception as exc:  # the test reports it below
@@ -332,8 +344,8 @@ def test_simultaneous_submissions_record_one_result(env_any_db: Env) -> None:
         assert not any(isinstance(r, Exception) for r in results), results
         [row] = env.fresh(QuizAttempt, QuizAttempt.id == attempt.id)
         assert row.answers in (
-            json.dumps(answers_for(attempt, CORRECT)),
-            json.dumps(answers_for(attempt, WRONG)),
+            json.dumps(keys_for(attempt, CORRECT)),
+            json.dumps(keys_for(attempt, WRONG)),
         )
         assert results[0] == results[1] == (row.score, row.answers)
     assert len(env.completions()) <= 1
@@ -414,8 +426,8 @@ def test_over_http_a_double_submission_records_one_result_and_one_completion(
     page = client.get(url).text
     asked = list(dict.fromkeys(re.findall(r'name="q-([a-z0-9-]+)"', page)))
     assert len(asked) == 2
-    first = post(client, url, {f"q-{q}": CORRECT[q] for q in asked})
-    second = post(client, url, {f"q-{q}": WRONG[q] for q in asked})
+    first = post(client, url, quiz_form(page, CORRECT))
+    second = post(client, url, quiz_form(page, WRONG))
     assert first.status_code == second.status_code == 303
     result = client.get(url).text
     assert "You scored 100%" in result and "Module complete" in result
@@ -463,7 +475,7 @@ def test_answers_to_questions_not_in_the_attempt_are_refused(env: Env) -> None:
                 course=env.course,
                 module=env.module,
                 attempt_id=attempt.id or 0,
-                answers={**answers_for(attempt, CORRECT), **extra},
+                answers={**answers_for(env.module, attempt, CORRECT), **extra},
             )
     _unsubmitted(env, attempt)
 
@@ -472,7 +484,7 @@ def test_answers_to_questions_not_in_the_attempt_are_refused(env: Env) -> None:
 def test_an_answer_that_was_not_offered_is_refused(env: Env, bad: str) -> None:
     env.see_lessons()
     attempt = env.start()
-    answers = answers_for(attempt, CORRECT)
+    answers = answers_for(env.module, attempt, CORRECT)
     qid = next(iter(answers))
     answers[qid] = [bad]
     with pytest.raises((quiz.QuizRefused, FormError)):
@@ -512,7 +524,7 @@ def test_missing_answers_and_two_answers_to_a_single_question_are_form_errors(
                 module=env.module,
                 attempt_id=attempt.id or 0,
                 answers={
-                    **answers_for(attempt, CORRECT),
+                    **answers_for(env.module, attempt, CORRECT),
                     single: ["true", "false"] if single == "q3" else ["0", "1"],
                 },
             )
@@ -552,7 +564,7 @@ def test_an_attempt_is_refused_once_the_quiz_has_changed(env: Env, settings: Any
             course=course,
             module=changed,
             attempt_id=attempt.id or 0,
-            answers=answers_for(attempt, CORRECT),
+            answers=answers_for(env.module, attempt, CORRECT),
         )
     _unsubmitted(env, attempt)
     fresh = quiz.start_attempt(env.db, user_id=env.user_id, course=course, module=changed)
@@ -578,7 +590,7 @@ def test_max_attempts_is_enforced(env: Env, settings: Any) -> None:
             course=course,
             module=module,
             attempt_id=attempt.id or 0,
-            answers=answers_for(attempt, WRONG),
+            answers=answers_for(env.module, attempt, WRONG),
         )
     with pytest.raises(quiz.QuizRefused, match="allows 2 attempts"):
         quiz.start_attempt(env.db, user_id=env.user_id, course=course, module=module)

@@ -23,7 +23,7 @@ from elearn.models import (
     User,
 )
 from elearn.services import completion
-from tests.conftest import post, sign_up
+from tests.conftest import post, quiz_form, sign_up
 from tests.services.conftest import use_quick_hashing
 
 BASE = "/courses/sample/alpha/shared-basics"
@@ -75,16 +75,12 @@ def asked(page: str) -> list[str]:
 
 
 def choices(page: str) -> list[tuple[str, str]]:
-    """(question id, value) for every choice, in page order."""
-    return re.findall(r'name="q-([a-z0-9-]+)" type="(?:radio|checkbox)" value="([^"]*)"', page)
-
-
-def form_for(questions: list[str], table: dict[str, list[str]]) -> dict[str, list[str]]:
-    return {f"q-{q}": table[q] for q in questions}
+    """(question id, label) for every choice, in page order."""
+    return re.findall(r'for="q-([a-z0-9-]+)-\d+">([^<]*)</label>', page)
 
 
 def answer(client: TestClient, url: str, table: dict[str, list[str]]) -> Any:
-    return post(client, url, form_for(asked(client.get(url).text), table))
+    return post(client, url, quiz_form(client.get(url).text, table))
 
 
 def see_lessons(client: TestClient) -> None:
@@ -401,9 +397,10 @@ def test_new_attempts_draw_afresh(learner: TestClient) -> None:
 
 def test_answers_are_scored_on_the_server(learner: TestClient) -> None:
     url = start_quiz(learner)
-    questions = asked(learner.get(url).text)
+    shown = learner.get(url).text
+    questions = asked(shown)
     mixed = {questions[0]: CORRECT[questions[0]], questions[1]: WRONG[questions[1]]}
-    assert post(learner, url, form_for(questions, mixed)).status_code == 303
+    assert post(learner, url, quiz_form(shown, mixed)).status_code == 303
     page = learner.get(url).text
     assert "You scored 50%. The pass mark is 60%." in page
     assert page.count(">Right<") == 1 and page.count(">Not quite<") == 1
@@ -432,9 +429,11 @@ def test_a_submitted_attempt_cannot_be_scored_again(learner: TestClient) -> None
 
 def test_unanswered_questions_are_shown_again_with_the_answers_kept(learner: TestClient) -> None:
     url = start_quiz(learner)
-    questions = asked(learner.get(url).text)
+    shown = learner.get(url).text
+    questions = asked(shown)
     first, second = questions
-    response = post(learner, url, {f"q-{first}": CORRECT[first]})
+    sent = quiz_form(shown, {first: CORRECT[first]})
+    response = post(learner, url, sent)
     assert response.status_code == 400
     page = response.text
     assert re.search(
@@ -443,7 +442,7 @@ def test_unanswered_questions_are_shown_again_with_the_answers_kept(learner: Tes
         re.S,
     )
     assert f'id="q-{first}-error"' not in page
-    for value in CORRECT[first]:
+    for value in sent[f"q-{first}"]:
         assert re.search(
             rf'name="q-{first}" type="(?:radio|checkbox)" value="{value}" checked', page
         )
@@ -468,8 +467,8 @@ def test_tampered_answers_are_refused_and_nothing_is_recorded(
 ) -> None:
     see_lessons(learner)
     url = start_quiz(learner)
-    questions = asked(learner.get(url).text)
-    data = {**form_for(questions, CORRECT), **tamper(questions)}
+    shown = learner.get(url).text
+    data = {**quiz_form(shown, CORRECT), **tamper(asked(shown))}
     response = post(learner, url, data)
     assert response.status_code == 400
     assert "We could not accept these answers" in response.text
@@ -481,12 +480,12 @@ def test_another_learners_attempt_cannot_be_submitted(
     learner: TestClient, organisations: Any
 ) -> None:
     url = start_quiz(learner)
-    questions = asked(learner.get(url).text)
+    form = quiz_form(learner.get(url).text, CORRECT)
     other = TestClient(learner.app, raise_server_exceptions=False)
     sign_up(other, organisations[0], name="Alex Other", email="alex@example.org")
     post(other, "/courses/sample/alpha/enrol")
     other.get(f"{BASE}/lessons/first?note=seen")
-    response = post(other, url, form_for(questions, CORRECT))
+    response = post(other, url, form)
     assert response.status_code == 404
     assert "There is no such quiz attempt" in response.text
     unsubmitted(learner, url)
@@ -495,11 +494,11 @@ def test_another_learners_attempt_cannot_be_submitted(
 
 def test_a_quiz_on_the_wrong_module_is_not_found(learner: TestClient) -> None:
     url = start_quiz(learner)
-    questions = asked(learner.get(url).text)
+    form = quiz_form(learner.get(url).text, CORRECT)
     wrong = url.replace("shared-basics", "alpha-only")
     assert learner.get(wrong).status_code == 404
-    assert post(learner, wrong, form_for(questions, CORRECT)).status_code == 404
-    assert post(learner, f"{BASE}/quiz/999999", form_for(questions, CORRECT)).status_code == 404
+    assert post(learner, wrong, form).status_code == 404
+    assert post(learner, f"{BASE}/quiz/999999", form).status_code == 404
     unsubmitted(learner, url)
 
 
