@@ -604,3 +604,22 @@ def test_earlier_results_can_still_be_opened_after_a_question_is_replaced(
     assert page.status_code == 200, page.text
     assert "You scored 100%" in page.text
     assert "nothing you answered was recorded" not in page.text
+
+
+def test_the_page_does_not_say_which_option_is_right(learner: TestClient) -> None:
+    """Form values are the choices' places on the page, not their places in the YAML
+    (where the right answer is often first): they run 0, 1, 2... down every question."""
+    right_places = set()
+    for _ in range(20):
+        url = start_quiz(learner)
+        page = learner.get(url).text
+        for qid in asked(page):
+            values = re.findall(rf'name="q-{qid}" type="(?:radio|checkbox)" value="([^"]*)"', page)
+            if qid == "q3":
+                assert values == ["true", "false"]
+            else:
+                assert values == [str(i) for i in range(len(values))]
+        if "q1" in asked(page):
+            right_places.update(quiz_form(page, {"q1": ["0"]})["q-q1"])
+        assert answer(learner, url, WRONG).status_code == 303
+    assert right_places == {"0", "1"}, "the right answer to q1 sat in the same place every time"
