@@ -119,6 +119,7 @@ class Database:
             "ELEARN_DATA_DIR": str(tmp),
             "ELEARN_LOG_LEVEL": "warning",
             "ELEARN_RELOAD_COURSES": "false",
+            "ELEARN_SIGN_UPS_PER_ADDRESS_PER_HOUR": "100000",  # every simulated learner shares one address
         }
         self.env.pop("ELEARN_DATABASE_URL", None)
         self.name = ""

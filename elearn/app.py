@@ -19,6 +19,7 @@ from elearn.content.catalog import CatalogStore, load_catalog
 from elearn.db import make_engine, upgrade
 from elearn.web import auth, errors, health, learn, pages
 from elearn.web.deps import CsrfCookie
+from elearn.web.ratelimit import SlidingWindow
 from elearn.web.security import SecurityHeaders
 from elearn.web.templating import make_templates
 
@@ -71,6 +72,10 @@ def create_app(settings: Settings | None = None, *, configure_logging: bool = Tr
     app.state.catalog = catalog
     app.state.templates = make_templates(settings)
     app.state.page_cache = {}
+    app.state.limits = {
+        "sign-up": SlidingWindow(settings.sign_ups_per_address_per_hour, 3600),
+        "reset": SlidingWindow(settings.reset_requests_per_address_per_hour, 3600),
+    }
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
     app.include_router(auth.router)

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     login_failures_per_address: int = Field(default=30, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
     reset_link_minutes: int = Field(default=60, ge=5)
+    sign_ups_per_address_per_hour: int = Field(default=20, ge=1)
+    reset_requests_per_address_per_hour: int = Field(default=10, ge=1)
+    reset_emails_per_account_per_hour: int = Field(default=3, ge=1)
     invitation_days: int = Field(default=14, ge=1)
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)

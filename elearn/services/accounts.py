@@ -188,6 +188,16 @@ def request_password_reset(db: Session, *, email: str, settings: Settings) -> No
     user = db.exec(select(User).where(User.email == normalise_email(email))).first()
     if user is None or user.id is None:
         return
+    recent = db.exec(
+        select(func.count())
+        .select_from(PasswordReset)
+        .where(
+            PasswordReset.user_id == user.id,
+            col(PasswordReset.created_at) > utcnow() - timedelta(hours=1),
+        )
+    ).one()
+    if recent >= settings.reset_emails_per_account_per_hour:
+        return  # enough links are on their way; more would flood the inbox
     token, digest = new_token()
     expires = utcnow() + timedelta(minutes=settings.reset_link_minutes)
     db.add(PasswordReset(token_hash=digest, user_id=user.id, expires_at=expires))

@@ -16,6 +16,7 @@ from elearn.db import SessionDep
 from elearn.errors import FormError, TooManyAttempts
 from elearn.models import Organisation, Partnership
 from elearn.services import accounts, sessions
+from elearn.web import ratelimit
 from elearn.web.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -83,7 +84,7 @@ def sign_in(
     request: Request, db: SessionDep, email: Text = "", password: Text = "", next: OptionalText = ""
 ) -> Response:
     """Check the credentials; the same answer whether or not the email has an account."""
-    address = request.client.host if request.client else "unknown"
+    address = ratelimit.client_address(request)
     try:
         user = accounts.authenticate(
             db, email=email, password=password, address=address, settings=settings_of(request)
@@ -174,6 +175,18 @@ def sign_up(
     """Create the account and sign the person in; errors re-render the form, values kept."""
     org_id = int(organisation) if organisation.isdigit() else None
     try:
+        ratelimit.check(request, "sign-up")
+    except TooManyAttempts as exc:
+        return render(
+            request,
+            "account/sign_up.html",
+            status_code=429,
+            errors={},
+            paused=exc.message,
+            organisations=_organisations(db),
+            form={"name": name, "email": email, "organisation": organisation},
+        )
+    try:
         user = accounts.sign_up(
             db, name=name, email=email, password=password, organisation_id=org_id
         )
@@ -257,6 +270,18 @@ def forgot(request: Request, db: SessionDep, email: Text = "") -> Response:
             email=email,
             sent=False,
             errors={"email": "Enter an email address in the correct format, like name@example.org"},
+        )
+    try:
+        ratelimit.check(request, "reset")
+    except TooManyAttempts as exc:
+        return render(
+            request,
+            "account/forgot.html",
+            status_code=429,
+            errors={},
+            paused=exc.message,
+            email=email,
+            sent=False,
         )
     settings = settings_of(request)
     response = render(

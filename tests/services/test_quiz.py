@@ -259,7 +259,7 @@ def test_scores_are_percentages_against_the_pass_mark(env: Env) -> None:
         course=env.course,
         module=env.module,
         attempt_id=attempt.id or 0,
-        answers=mixed,
+        answers=answers_for(env.module, attempt, mixed),
     )
     assert (result.score, result.passed) == (50, False)  # pass mark is 60
     result = env.submit(env.start(), CORRECT)

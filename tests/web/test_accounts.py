@@ -565,6 +565,46 @@ def test_forgot_password_answers_the_same_and_mails_only_real_accounts(
         )
 
 
+def test_reset_emails_to_one_account_are_capped_without_saying_so(
+    make_client: MakeClient, smtp: SmtpSink
+) -> None:
+    client = make_client(**smtp.settings(), reset_emails_per_account_per_hour=2)
+    sign_up(client, first_org(client))
+    stranger = browser(client)
+    pages = [_forgot(stranger, "sam@example.org") for _ in range(4)]
+    assert [p.status_code for p in pages] == [200] * 4
+    assert len({p.text for p in pages}) == 1  # the fourth looks like the first
+    assert len(smtp.to("sam@example.org")) == 2
+
+
+def test_one_address_asking_for_many_resets_is_paused_and_keeps_what_was_typed(
+    make_client: MakeClient, smtp: SmtpSink
+) -> None:
+    client = make_client(**smtp.settings(), reset_requests_per_address_per_hour=3)
+    for i in range(3):
+        assert _forgot(client, f"person{i}@example.org").status_code == 200
+    paused = _forgot(client, "person3@example.org")
+    assert paused.status_code == 429
+    assert "Please wait 60 minutes and try again" in paused.text
+    assert input_value(paused.text, "email") == "person3@example.org"
+
+
+def test_one_address_creating_many_accounts_is_paused_and_keeps_what_was_typed(
+    make_client: MakeClient,
+) -> None:
+    client = make_client(sign_ups_per_address_per_hour=2)
+    org = first_org(client)
+    for i in range(2):
+        assert sign_up(browser(client), org, email=f"new{i}@example.org").status_code == 303
+    paused = sign_up(browser(client), org, name="Kit Third", email="new2@example.org")
+    assert paused.status_code == 429
+    assert "Please wait 60 minutes and try again" in paused.text
+    assert input_value(paused.text, "name") == "Kit Third"
+    assert input_value(paused.text, "email") == "new2@example.org"
+    with Session(app_of(client).state.engine) as db:
+        assert db.exec(select(User).where(User.email == "new2@example.org")).first() is None
+
+
 def test_a_badly_typed_email_is_asked_again(client: TestClient) -> None:
     response = _forgot(client, "not an email")
     assert response.status_code == 400
