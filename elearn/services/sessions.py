@@ -16,6 +16,10 @@ from elearn.services.tokens import new_token, token_hash
 TOUCH_EVERY = timedelta(minutes=1)  # how stale last_seen_at may get before it is written
 
 
+class WriteNeeded(Exception):
+    """A read-only lookup found that something must be written first (try again writable)."""
+
+
 @dataclass(frozen=True)
 class SignedIn:
     """The person behind a request and their session."""
@@ -48,11 +52,14 @@ _LOOKUP = (
 )
 
 
-def current(db: Session, *, token: str | None, settings: Settings) -> SignedIn | None:
+def current(
+    db: Session, *, token: str | None, settings: Settings, read_only: bool = False
+) -> SignedIn | None:
     """The live session for a cookie token, or None (expired sessions are deleted).
 
     The objects returned are read-only snapshots, not attached to the database session:
-    code that changes a user loads it itself.
+    code that changes a user loads it itself. With `read_only`, raises WriteNeeded instead
+    of deleting an expired session or recording that a session was used.
     """
     if not token:
         return None
@@ -64,11 +71,14 @@ def current(db: Session, *, token: str | None, settings: Settings) -> SignedIn |
     now = utcnow()
     idle = now - _aware(session.last_seen_at) > timedelta(minutes=settings.session_idle_minutes)
     old = now - _aware(session.created_at) > timedelta(hours=settings.session_absolute_hours)
+    stale = now - _aware(session.last_seen_at) > TOUCH_EVERY
+    if read_only and (idle or old or stale):
+        raise WriteNeeded
     if idle or old:
         db.execute(sa.delete(_SESSIONS).where(_SESSIONS.c.id == session.id))
         db.commit()
         return None
-    if now - _aware(session.last_seen_at) > TOUCH_EVERY:
+    if stale:
         session.last_seen_at = now
         db.execute(
             sa.update(_SESSIONS).where(_SESSIONS.c.id == session.id).values(last_seen_at=now)

@@ -6,6 +6,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from elearn.config import Settings
@@ -43,9 +44,16 @@ def settings_of(request: Request) -> Settings:
 
 def get_viewer(request: Request, db: SessionDep) -> SignedIn | None:
     """The signed-in person making this request, or None; looked up once per request."""
+    return lookup_viewer(request, db)
+
+
+def lookup_viewer(request: Request, db: Session, *, read_only: bool = False) -> SignedIn | None:
+    """As get_viewer; with `read_only`, raises sessions.WriteNeeded rather than write."""
     if "viewer" not in request.state._state:
         token = request.cookies.get(SESSION_COOKIE)
-        viewer = sessions.current(db, token=token, settings=settings_of(request))
+        viewer = sessions.current(
+            db, token=token, settings=settings_of(request), read_only=read_only
+        )
         request.state.viewer = viewer
         if viewer is not None:
             request.state.shell_key = (

@@ -17,6 +17,9 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 def make_templates(settings: Any) -> Jinja2Templates:
     """Templates with the globals every page uses."""
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    # Checking every template file's time on every render costs about 5% of a page;
+    # only worth it while someone may be editing (ELEARN_RELOAD_COURSES).
+    templates.env.auto_reload = bool(settings.reload_courses)
     from elearn.content.markdown import render_inline
 
     templates.env.filters["inline_md"] = render_inline

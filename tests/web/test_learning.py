@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,13 @@ from elearn.models import (
     Reflection,
     TrackCompletion,
     User,
+    utcnow,
 )
 from elearn.services import completion
+from elearn.services.sessions import _aware
 from tests.conftest import post, quiz_form, sign_up
 from tests.services.conftest import use_quick_hashing
+from tests.web.test_accounts import age, sessions_of
 
 BASE = "/courses/sample/alpha/shared-basics"
 ONLY = "/courses/sample/alpha/alpha-only"
@@ -623,3 +627,20 @@ def test_the_page_does_not_say_which_option_is_right(learner: TestClient) -> Non
             right_places.update(quiz_form(page, {"q1": ["0"]})["q-q1"])
         assert answer(learner, url, WRONG).status_code == 303
     assert right_places == {"0", "1"}, "the right answer to q1 sat in the same place every time"
+
+
+def test_rereading_a_lesson_renews_the_session_and_a_lapsed_one_asks_to_sign_in(
+    learner: TestClient,
+) -> None:
+    """A lesson read before is served without writing, unless the session needs it."""
+    see_lessons(learner)
+    idle = learner.app.state.settings.session_idle_minutes  # type: ignore[attr-defined]
+    age(learner, "sam@example.org", last_seen_at=timedelta(minutes=idle - 2))
+    assert learner.get(f"{BASE}/lessons/think").status_code == 200
+    [live] = sessions_of(learner, "sam@example.org")
+    assert utcnow() - _aware(live.last_seen_at) < timedelta(minutes=1)  # renewed
+    age(learner, "sam@example.org", last_seen_at=timedelta(minutes=idle + 1))
+    lapsed = learner.get(f"{BASE}/lessons/think", follow_redirects=False)
+    assert lapsed.status_code == 303
+    assert lapsed.headers["location"].startswith("/account/sign-in?next=")
+    assert sessions_of(learner, "sam@example.org") == []
