@@ -17,7 +17,7 @@ from elearn import __version__, logs
 from elearn.config import Settings, get_settings
 from elearn.content.catalog import CatalogStore, load_catalog
 from elearn.db import make_engine, upgrade
-from elearn.web import auth, errors, health, learn, pages
+from elearn.web import auth, certificates, errors, health, learn, pages
 from elearn.web.deps import CsrfCookie
 from elearn.web.ratelimit import SlidingWindow
 from elearn.web.security import SecurityHeaders
@@ -75,11 +75,13 @@ def create_app(settings: Settings | None = None, *, configure_logging: bool = Tr
     app.state.limits = {
         "sign-up": SlidingWindow(settings.sign_ups_per_address_per_hour, 3600),
         "reset": SlidingWindow(settings.reset_requests_per_address_per_hour, 3600),
+        "verify": SlidingWindow(settings.verifications_per_address_per_minute, 60),
     }
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
     app.include_router(auth.router)
     app.include_router(learn.router)
+    app.include_router(certificates.router)
     app.include_router(health.router)
     errors.install(app)
     app.add_middleware(CsrfCookie, settings=settings)

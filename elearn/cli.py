@@ -73,7 +73,7 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
-def _print_logins(engine: Any, catalog: Any) -> None:
+def _print_logins(engine: Any, catalog: Any, settings: Any) -> None:
     from sqlmodel import Session
 
     from elearn.services.demo import seed_demo, seed_learners
@@ -82,7 +82,7 @@ def _print_logins(engine: Any, catalog: Any) -> None:
     with Session(engine) as session:
         load_partnerships(session)
         logins = seed_demo(session)
-        logins += seed_learners(session, catalog)
+        logins += seed_learners(session, catalog, settings)
     typer.echo("\nDemo accounts (passwords are new each time demo data is loaded):")
     for login in logins:
         typer.echo(f"  {login.partnership:<16} {login.role:<17} {login.email:<46} {login.password}")
@@ -124,7 +124,7 @@ def demo() -> None:
     from elearn.content.catalog import load_catalog
 
     engine = make_engine(settings.database_url)
-    _print_logins(engine, load_catalog(settings.courses_dir))
+    _print_logins(engine, load_catalog(settings.courses_dir), settings)
     engine.dispose()
 
 
@@ -144,7 +144,7 @@ def serve(
     try:
         application = create_app(settings)
         if demo:
-            _print_logins(application.state.engine, application.state.catalog.current)
+            _print_logins(application.state.engine, application.state.catalog.current, settings)
     except ContentError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     smtp_from: str = "Trauma-informed practice learning <no-reply@localhost>"
     smtp_starttls: bool = True
     exit_url: str = Field(default="https://www.bbc.co.uk/weather", pattern=r"^https?://")
+    # Certificate signing: partnership id -> private key text from `elearn certificates keygen`,
+    # as JSON. Outside production a missing key is derived from ELEARN_SECRET_KEY.
+    signing_keys: dict[str, str] = Field(default_factory=dict, repr=False)
+    verifications_per_address_per_minute: int = Field(default=60, ge=1)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -60,6 +64,10 @@ class Settings(BaseSettings):
             self.secret_key = DEV_SECRET
         elif self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("ELEARN_SECRET_KEY must not be the development key in production")
+        if self.environment == "production" and not self.signing_keys:
+            raise ValueError(
+                "ELEARN_SIGNING_KEYS must be set in production (see `elearn certificates keygen`)"
+            )
         return self
 
     @property

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Index, UniqueConstraint, text
+from sqlalchemy import DateTime, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -231,3 +231,42 @@ class TrackCompletion(SQLModel, table=True):
     course_id: str = Field(max_length=80)
     track_id: str = Field(max_length=80)
     completed_at: datetime = _when(default_factory=utcnow)
+
+
+class TeamManager(SQLModel, table=True):
+    """A manager of a team: they see its people's progress and certificates."""
+
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+    user_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
+
+
+class Certificate(SQLModel, table=True):
+    """A certificate for a completed track: signed, verifiable, never edited except to
+    record that it was revoked or superseded by a re-issue."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True, index=True)  # as printed, e.g. ABCD-EFGH-...
+    user_id: int = Field(foreign_key="user.id", index=True)
+    partnership_id: str = Field(foreign_key="partnership.id", index=True, max_length=40)
+    track_completion_id: int | None = Field(default=None, foreign_key="trackcompletion.id")
+    course_id: str = Field(max_length=80)
+    track_id: str = Field(max_length=80, index=True)
+    holder_name: str = Field(max_length=200)
+    completed_on: date
+    issued_at: datetime = _when(default_factory=utcnow, index=True)
+    payload: str = Field(max_length=20_000)  # the signed canonical JSON
+    signature: str = Field(max_length=200)  # base64
+    key_id: str = Field(max_length=40)
+    sha256: str = Field(max_length=64)  # of the PDF bytes below
+    revoked_at: datetime | None = _when(default=None)
+    revoked_reason: str | None = Field(default=None, max_length=1000)
+    revoked_by_id: int | None = Field(default=None, foreign_key="user.id")
+    supersedes_id: int | None = Field(default=None, foreign_key="certificate.id")
+    superseded_by_id: int | None = Field(default=None, foreign_key="certificate.id")
+
+
+class CertificateFile(SQLModel, table=True):
+    """The PDF as issued, kept apart so that lists of certificates never load it."""
+
+    certificate_id: int = Field(foreign_key="certificate.id", primary_key=True)
+    pdf: bytes = Field(sa_type=LargeBinary)

@@ -8,7 +8,8 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,25 @@ def client(settings: Settings) -> Iterator[TestClient]:
     app = create_app(settings, configure_logging=False)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+MakeClient = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(settings: Settings) -> Iterator[MakeClient]:
+    """Build the app with some settings changed; partnerships and organisations seeded."""
+    with ExitStack() as stack:
+
+        def make(**overrides: Any) -> TestClient:
+            app = create_app(settings.model_copy(update=overrides), configure_logging=False)
+            client = stack.enter_context(TestClient(app, raise_server_exceptions=False))
+            with Session(app.state.engine) as db:
+                load_partnerships(db)
+                seed_demo(db)
+            return client
+
+        yield make
 
 
 PASSWORD = "tiger lemon river cloud"

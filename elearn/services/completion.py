@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from elearn.config import Settings
 from elearn.content.catalog import CourseView, ModuleView
 from elearn.models import (
     Enrolment,
@@ -16,6 +17,7 @@ from elearn.models import (
     QuizAttempt,
     TrackCompletion,
 )
+from elearn.services import certificates
 
 
 def completions(
@@ -47,12 +49,14 @@ def _insert_once(db: Session, row: ModuleCompletion | TrackCompletion) -> bool:
 def maybe_complete_module(
     db: Session,
     *,
+    settings: Settings,
     user_id: int,
     course: CourseView,
     module: ModuleView,
     attempt: QuizAttempt | None = None,
 ) -> bool:
     """Record the module's completion if it is now due; True if a completion was recorded.
+    A track it completes is recorded too, with its certificate.
 
     Runs inside the caller's transaction; the caller commits.
     """
@@ -102,12 +106,14 @@ def maybe_complete_module(
         ),
     )
     if new:
-        _maybe_complete_tracks(db, user_id=user_id, course=course, module_id=module.id)
+        _maybe_complete_tracks(
+            db, settings=settings, user_id=user_id, course=course, module_id=module.id
+        )
     return new
 
 
 def _maybe_complete_tracks(
-    db: Session, *, user_id: int, course: CourseView, module_id: str
+    db: Session, *, settings: Settings, user_id: int, course: CourseView, module_id: str
 ) -> None:
     enrolled = set(
         db.exec(
@@ -123,9 +129,16 @@ def _maybe_complete_tracks(
             db, user_id=user_id, course_id=course.id, module_ids=[m.id for m in track.modules]
         )
         if len(done) == len(track.modules):
-            _insert_once(
-                db, TrackCompletion(user_id=user_id, course_id=course.id, track_id=track.id)
-            )
+            finished = TrackCompletion(user_id=user_id, course_id=course.id, track_id=track.id)
+            if _insert_once(db, finished):
+                certificates.issue_for_track(
+                    db,
+                    settings=settings,
+                    user_id=user_id,
+                    course=course,
+                    track=track,
+                    completion=finished,
+                )
 
 
 def track_completions(db: Session, *, user_id: int) -> dict[tuple[str, str], TrackCompletion]:

@@ -8,8 +8,9 @@ from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
+from elearn.config import Settings
 from elearn.content.catalog import Catalog, CourseView, ModuleView
-from elearn.models import Organisation, Partnership, QuizAttempt, Team, User
+from elearn.models import Organisation, Partnership, QuizAttempt, Team, TeamManager, User
 from elearn.services import progress, quiz
 from elearn.services.passwords import hash_password
 
@@ -95,6 +96,11 @@ def seed_demo(session: Session) -> list[DemoLogin]:
                     user.organisation_id, user.team_id = first_org.id, first_team.id
             user.password_hash = hash_password(password)
             session.add(user)
+            if role == "manager" and user.team_id is not None:
+                session.flush()
+                assert user.id is not None
+                if session.get(TeamManager, (user.team_id, user.id)) is None:
+                    session.add(TeamManager(team_id=user.team_id, user_id=user.id))
             logins.append(DemoLogin(email, password, role, short))
     session.commit()
     return logins
@@ -110,16 +116,24 @@ def _correct_answers(module: ModuleView, attempt: QuizAttempt) -> dict[str, list
     }
 
 
-def _complete_module(db: Session, user_id: int, course: CourseView, module: ModuleView) -> None:
+def _complete_module(
+    db: Session, settings: Settings, user_id: int, course: CourseView, module: ModuleView
+) -> None:
     for lesson in module.model.lessons:
         progress.record_lesson(
-            db, user_id=user_id, course=course, module=module, lesson_id=lesson.id
+            db,
+            settings=settings,
+            user_id=user_id,
+            course=course,
+            module=module,
+            lesson_id=lesson.id,
         )
     if module.model.quiz is not None:
         attempt = quiz.start_attempt(db, user_id=user_id, course=course, module=module)
         assert attempt.id is not None
         quiz.submit(
             db,
+            settings=settings,
             user_id=user_id,
             course=course,
             module=module,
@@ -128,7 +142,7 @@ def _complete_module(db: Session, user_id: int, course: CourseView, module: Modu
         )
 
 
-def seed_learners(db: Session, catalog: Catalog) -> list[DemoLogin]:
+def seed_learners(db: Session, catalog: Catalog, settings: Settings) -> list[DemoLogin]:
     """Learners at every stage (new, midway, finished) in each partnership, with logins."""
     if not catalog.courses:
         return []
@@ -168,11 +182,12 @@ def seed_learners(db: Session, catalog: Catalog) -> list[DemoLogin]:
             progress.enrol(db, user_id=user.id, course=course, track_id=track.id)
             chosen = track.modules if modules is None else track.modules[:modules]
             for module in chosen:
-                _complete_module(db, user.id, course, module)
+                _complete_module(db, settings, user.id, course, module)
             if modules is not None and len(track.modules) > modules:
                 following = track.modules[modules]
                 progress.record_lesson(
                     db,
+                    settings=settings,
                     user_id=user.id,
                     course=course,
                     module=following,

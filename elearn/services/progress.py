@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from elearn.config import Settings
 from elearn.content.catalog import CourseView, ModuleView, TrackView
 from elearn.errors import NotFound
 from elearn.models import Enrolment, LessonProgress, ModuleCompletion, Reflection, utcnow
@@ -75,6 +76,7 @@ UNREAD = "unread"  # record_lesson's default: the caller has not read the lesson
 def record_lesson(
     db: Session,
     *,
+    settings: Settings,
     user_id: int,
     course: CourseView,
     module: ModuleView,
@@ -123,7 +125,9 @@ def record_lesson(
     except IntegrityError:  # the same lesson recorded by a parallel request
         db.rollback()
         return False
-    completed = completion.maybe_complete_module(db, user_id=user_id, course=course, module=module)
+    completed = completion.maybe_complete_module(
+        db, settings=settings, user_id=user_id, course=course, module=module
+    )
     db.commit()
     return completed
 

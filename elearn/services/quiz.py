@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from elearn.config import Settings
 from elearn.content.catalog import CourseView, ModuleView
 from elearn.content.schema import Question
 from elearn.errors import FormError, NotFound, UserFacingError
@@ -262,6 +263,7 @@ def right_keys(question: Question) -> list[str]:
 def submit(
     db: Session,
     *,
+    settings: Settings,
     user_id: int,
     course: CourseView,
     module: ModuleView,
@@ -302,7 +304,12 @@ def submit(
         if result.rowcount == 1 and passed:  # type: ignore[attr-defined]
             db.refresh(attempt)
             completion.maybe_complete_module(
-                db, user_id=user_id, course=course, module=module, attempt=attempt
+                db,
+                settings=settings,
+                user_id=user_id,
+                course=course,
+                module=module,
+                attempt=attempt,
             )
         db.commit()
     except Exception:

@@ -59,6 +59,7 @@ def lookup_viewer(request: Request, db: Session, *, read_only: bool = False) -> 
             request.state.shell_key = (
                 viewer.user.id,
                 viewer.user.name,
+                viewer.user.role,
                 viewer.user.partnership_id,
                 request.state.csrf,
             )

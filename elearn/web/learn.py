@@ -16,7 +16,14 @@ from elearn.db import SessionDep
 from elearn.errors import FormError, NotFound
 from elearn.models import Organisation, QuizAttempt, Reflection
 from elearn.services import completion, progress, quiz, sessions
-from elearn.web.deps import SignedInDep, csrf_protect, get_viewer, lookup_viewer, require_viewer
+from elearn.web.deps import (
+    SignedInDep,
+    csrf_protect,
+    get_viewer,
+    lookup_viewer,
+    require_viewer,
+    settings_of,
+)
 from elearn.web.pages import catalog_of
 from elearn.web.templating import render
 
@@ -171,6 +178,7 @@ def _lesson_page(request: Request, here: Here, lesson_id: str, read_only: bool =
             raise sessions.WriteNeeded
         progress.record_lesson(
             db,
+            settings=request.app.state.settings,
             user_id=user_id,
             course=course,
             module=module,
@@ -238,6 +246,7 @@ def skip_lesson(
     assert viewer.user.id is not None
     progress.record_lesson(
         db,
+        settings=settings_of(request),
         user_id=viewer.user.id,
         course=course,
         module=module,
@@ -483,6 +492,7 @@ def _submit(
         try:
             attempt = quiz.submit(
                 db,
+                settings=settings_of(request),
                 user_id=viewer.user.id,
                 course=course,
                 module=module,

@@ -44,6 +44,7 @@ class Env:
     course: CourseView
     user_id: int
     org_id: int
+    settings: Any
 
     @property
     def module(self) -> ModuleView:
@@ -74,6 +75,7 @@ class Env:
     ) -> QuizAttempt:
         return quiz.submit(
             self.db,
+            settings=self.settings,
             user_id=user_id or self.user_id,
             course=self.course,
             module=self.module,
@@ -87,6 +89,7 @@ class Env:
         for lesson in module.model.lessons:
             done = progress.record_lesson(
                 self.db,
+                settings=self.settings,
                 user_id=self.user_id,
                 course=self.course,
                 module=module,
@@ -134,7 +137,7 @@ def _env(client: TestClient) -> Iterator[Env]:
         )
         assert user.id is not None
         progress.enrol(db, user_id=user.id, course=course, track_id="alpha")
-        yield Env(engine, db, course, user.id, org.id)
+        yield Env(engine, db, course, user.id, org.id, client.app.state.settings)  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -208,6 +211,7 @@ def test_without_shuffle_or_draw_questions_and_choices_keep_their_order(
         assert [(c.value, c.key) for c in shown[1].choices] == [("0", "0"), ("1", "1"), ("2", "2")]
         quiz.submit(
             env.db,
+            settings=env.settings,
             user_id=env.user_id,
             course=course,
             module=module,
@@ -255,6 +259,7 @@ def test_scores_are_percentages_against_the_pass_mark(env: Env) -> None:
     mixed = {first: CORRECT[first], second: WRONG[second]}
     result = quiz.submit(
         env.db,
+        settings=env.settings,
         user_id=env.user_id,
         course=env.course,
         module=env.module,
@@ -326,6 +331,7 @@ def test_simultaneous_submissions_record_one_result(env_any_db: Env) -> None:
                 try:
                     done = quiz.submit(
                         db,
+                        settings=env.settings,
                         user_id=env.user_id,
                         course=env.course,
                         module=env.module,
@@ -471,6 +477,7 @@ def test_answers_to_questions_not_in_the_attempt_are_refused(env: Env) -> None:
         with pytest.raises(quiz.QuizRefused, match="not in this quiz"):
             quiz.submit(
                 env.db,
+                settings=env.settings,
                 user_id=env.user_id,
                 course=env.course,
                 module=env.module,
@@ -490,6 +497,7 @@ def test_an_answer_that_was_not_offered_is_refused(env: Env, bad: str) -> None:
     with pytest.raises((quiz.QuizRefused, FormError)):
         quiz.submit(
             env.db,
+            settings=env.settings,
             user_id=env.user_id,
             course=env.course,
             module=env.module,
@@ -507,6 +515,7 @@ def test_missing_answers_and_two_answers_to_a_single_question_are_form_errors(
     with pytest.raises(FormError) as caught:
         quiz.submit(
             env.db,
+            settings=env.settings,
             user_id=env.user_id,
             course=env.course,
             module=env.module,
@@ -519,6 +528,7 @@ def test_missing_answers_and_two_answers_to_a_single_question_are_form_errors(
         with pytest.raises(FormError) as caught:
             quiz.submit(
                 env.db,
+                settings=env.settings,
                 user_id=env.user_id,
                 course=env.course,
                 module=env.module,
@@ -560,6 +570,7 @@ def test_an_attempt_is_refused_once_the_quiz_has_changed(env: Env, settings: Any
     with pytest.raises(quiz.QuizRefused, match="changed"):
         quiz.submit(
             env.db,
+            settings=env.settings,
             user_id=env.user_id,
             course=course,
             module=changed,
@@ -586,6 +597,7 @@ def test_max_attempts_is_enforced(env: Env, settings: Any) -> None:
         attempt = quiz.start_attempt(env.db, user_id=env.user_id, course=course, module=module)
         quiz.submit(
             env.db,
+            settings=env.settings,
             user_id=env.user_id,
             course=course,
             module=module,
@@ -608,7 +620,12 @@ def test_module_without_a_quiz_cannot_start_one(env: Env) -> None:
 def test_lessons_record_once(env: Env) -> None:
     for _ in range(3):
         progress.record_lesson(
-            env.db, user_id=env.user_id, course=env.course, module=env.module, lesson_id="first"
+            env.db,
+            settings=env.settings,
+            user_id=env.user_id,
+            course=env.course,
+            module=env.module,
+            lesson_id="first",
         )
     rows = env.fresh(LessonProgress, LessonProgress.user_id == env.user_id)
     assert [(r.lesson_id, r.state) for r in rows] == [("first", "viewed")]

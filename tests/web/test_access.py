@@ -117,6 +117,7 @@ def csrf_world(
         "attempt_id": attempt,
         "reset-token": lambda: reset.group(1),
         "invitation-token": lambda: invitation,
+        "code": lambda: "ABCD-EFGH-JKMN-PQRS-TVWX-YZ23-4567",
     }
 
 
@@ -148,6 +149,8 @@ FORMS = {
     "/courses/{course_id}/{track_id}/{module_id}/lessons/{lesson_id}/reflection": {
         "text": "Replaced"
     },
+    "/admin/certificates/{code}/revoke": {"reason": "Issued in error"},
+    "/admin/certificates/{code}/reissue": {"holder_name": "Sam Corrected"},
     "/courses/{course_id}/{track_id}/{module_id}/quiz/{attempt_id}": {
         "q-q1": ["0"],
         "q-q2": ["0", "1"],

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from elearn.app import create_app
+from elearn.certificates import signing
 from elearn.config import Settings, SettingsError, load_settings
 from elearn.models import (
     AuthSession,
@@ -30,11 +30,10 @@ from elearn.services import accounts
 from elearn.services.demo import seed_demo
 from elearn.services.partnerships import load_partnerships
 from elearn.services.tokens import token_hash
-from tests.conftest import PASSWORD, csrf_token, post, sign_in, sign_up
+from tests.conftest import PASSWORD, MakeClient, csrf_token, post, sign_in, sign_up
 from tests.services.conftest import SmtpSink, use_quick_hashing
 
 NEW_PASSWORD = "harbour violet engine moss"
-MakeClient = Callable[..., TestClient]
 
 
 @pytest.fixture(autouse=True)
@@ -43,22 +42,6 @@ def _quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # Helpers ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def make_client(settings: Settings) -> Iterator[MakeClient]:
-    """Build the app with some settings changed; partnerships and organisations seeded."""
-    with ExitStack() as stack:
-
-        def make(**overrides: Any) -> TestClient:
-            app = create_app(settings.model_copy(update=overrides), configure_logging=False)
-            client = stack.enter_context(TestClient(app, raise_server_exceptions=False))
-            with Session(app.state.engine) as db:
-                load_partnerships(db)
-                seed_demo(db)
-            return client
-
-        yield make
 
 
 @pytest.fixture
@@ -507,6 +490,7 @@ def test_cookies_are_secure_in_production(settings: Settings) -> None:
     production = load_settings(
         environment="production",
         secret_key="a-long-random-production-secret-for-the-tests-0123456789",
+        signing_keys={"nottinghamshire": signing.generate_private_key_text()},
         data_dir=settings.data_dir,
         courses_dir=settings.courses_dir,
         reload_courses=False,

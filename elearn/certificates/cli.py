@@ -1,0 +1,113 @@
+"""Command line for certificates: make a signing key, check a certificate PDF offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from elearn.certificates import signing
+from elearn.certificates.check import check_pdf
+from elearn.certificates.pdf import date_text
+
+SETTING = "ELEARN_SIGNING_KEYS"
+
+app = typer.Typer(
+    help="Certificates: make signing keys and check certificate PDFs offline.",
+    no_args_is_help=True,
+)
+
+
+def public_keys_from_setting(environ: Mapping[str, str]) -> dict[str, Ed25519PublicKey]:
+    """Public keys by id, derived from the private keys in ELEARN_SIGNING_KEYS (empty if unset)."""
+    text = environ.get(SETTING, "").strip()
+    if not text:
+        return {}
+    public = [key.public_key() for key in signing.parse_signing_keys(text).values()]
+    return {signing.key_id(key): key for key in public}
+
+
+def _read_keys_document(source: str) -> Any:
+    if source.startswith(("https://", "http://")):
+        with urllib.request.urlopen(source, timeout=15) as response:  # noqa: S310 - http(s) only
+            return json.load(response)
+    return json.loads(Path(source).read_text(encoding="utf-8"))
+
+
+def _public_keys(source: str | None) -> dict[str, Ed25519PublicKey]:
+    """The keys to check against, or exit 2 with a message saying what is wrong."""
+    try:
+        if source is None:
+            keys = public_keys_from_setting(os.environ)
+        else:
+            keys = signing.parse_published_keys(_read_keys_document(source))
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: cannot read the keys: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not keys:
+        typer.echo(
+            "error: no keys to check against. "
+            f"Give --keys (the published keys.json) or set {SETTING}.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return keys
+
+
+@app.command("keygen")
+def keygen() -> None:
+    """Print a new signing key for a partnership. Nothing is written to disk."""
+    text = signing.generate_private_key_text()
+    public_key = signing.load_private_key(text).public_key()
+    typer.echo(f"private key: {text}")
+    typer.echo(f"public key:  {signing.public_key_text(public_key)}")
+    typer.echo(f"key id:      {signing.key_id(public_key)}")
+    typer.echo("")
+    typer.echo(
+        f"Keep the private key secret. Put it in the environment variable {SETTING}, as JSON "
+        "mapping each partnership to its key, for example:"
+    )
+    typer.echo(f'  {SETTING}=\'{{"nottinghamshire": "{text}"}}\'')
+
+
+@app.command("verify")
+def verify_command(
+    file: Annotated[Path, typer.Argument(help="The certificate PDF.", metavar="FILE.pdf")],
+    keys: Annotated[
+        str | None,
+        typer.Option(
+            "--keys",
+            help="The published keys (keys.json) as a file or URL. "
+            f"Without it, the keys in {SETTING} are used.",
+        ),
+    ] = None,
+) -> None:
+    """Check a certificate PDF: its signature, and that the page shows what was signed."""
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        typer.echo(f"error: cannot read {file}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    result = check_pdf(content, _public_keys(keys))
+    if not result.ok or result.data is None:
+        typer.echo(f"Not a valid certificate: {file}")
+        for problem in result.problems:
+            typer.echo(f"  - {problem}")
+        raise typer.Exit(1)
+    data = result.data
+    typer.echo("Valid certificate")
+    typer.echo(f"  holder:    {data.holder_name}")
+    typer.echo(f"  course:    {data.course_title}")
+    typer.echo(f"  track:     {data.track_title}")
+    typer.echo(f"  completed: {date_text(data.completed_on)}")
+    typer.echo(f"  issued by: {data.issuer_name}")
+    typer.echo(f"  code:      {data.code}")
+    typer.echo(
+        f"This check works offline. To see whether it has since been revoked: {data.verify_url}"
+    )

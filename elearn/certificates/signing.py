@@ -1,0 +1,220 @@
+"""Ed25519 signatures over certificate data, and the published list of public keys."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from elearn.certificates.data import CertificateData, canonical_bytes, from_canonical
+
+PRIVATE_KEY_PREFIX = "ed25519:"
+ALGORITHM = "Ed25519"
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+
+
+class SignatureProblem(Exception):
+    """The signed data cannot be trusted; the message says why, in plain words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """Canonical certificate bytes with their signature and the id of the signing key."""
+
+    payload: bytes
+    signature: bytes
+    key_id: str
+
+    def to_json(self) -> bytes:
+        """The form embedded in a PDF as certificate.json."""
+        document = {
+            "key_id": self.key_id,
+            "payload": base64.b64encode(self.payload).decode("ascii"),
+            "signature": base64.b64encode(self.signature).decode("ascii"),
+        }
+        return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("ascii")
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Signed:
+        """Read the embedded form back; ValueError if it is damaged."""
+        try:
+            document = json.loads(raw)
+            key, payload, signature = (document[k] for k in ("key_id", "payload", "signature"))
+            if not all(isinstance(v, str) for v in (key, payload, signature)):
+                raise ValueError("fields should be text")
+            return cls(
+                payload=base64.b64decode(payload, validate=True),
+                signature=base64.b64decode(signature, validate=True),
+                key_id=key,
+            )
+        except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+            raise ValueError(f"the signed certificate data is damaged ({exc})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedKey:
+    """A partnership's public key as listed in the published keys document."""
+
+    partnership: str
+    name: str
+    public_key: Ed25519PublicKey
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _from_b64url(text: str) -> bytes:
+    if not _BASE64URL.fullmatch(text):
+        raise ValueError("not base64url text")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _raw_public(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def generate_private_key_text() -> str:
+    """A new private key as one line of text, for an environment variable."""
+    key = Ed25519PrivateKey.generate()
+    return PRIVATE_KEY_PREFIX + _b64url(key.private_bytes_raw())
+
+
+def load_private_key(text: str) -> Ed25519PrivateKey:
+    """Read a private key written by generate_private_key_text; ValueError if it is not one."""
+    text = text.strip()
+    if not text.startswith(PRIVATE_KEY_PREFIX):
+        raise ValueError(f"a signing key should start with {PRIVATE_KEY_PREFIX!r}")
+    try:
+        raw = _from_b64url(text.removeprefix(PRIVATE_KEY_PREFIX))
+    except (ValueError, binascii.Error):
+        raise ValueError("a signing key should be base64url text after 'ed25519:'") from None
+    if len(raw) != 32:
+        raise ValueError(f"a signing key should hold 32 bytes, this one holds {len(raw)}")
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """A short, stable name for a public key: 16 hex digits of its SHA-256."""
+    return hashlib.sha256(_raw_public(public_key)).hexdigest()[:16]
+
+
+def public_key_text(public_key: Ed25519PublicKey) -> str:
+    """A public key as base64url text, as published."""
+    return _b64url(_raw_public(public_key))
+
+
+def load_public_key(text: str) -> Ed25519PublicKey:
+    """Read a public key written by public_key_text; ValueError if it is not one."""
+    try:
+        raw = _from_b64url(text.strip())
+    except (ValueError, binascii.Error):
+        raise ValueError("a public key should be base64url text") from None
+    if len(raw) != 32:
+        raise ValueError(f"a public key should hold 32 bytes, this one holds {len(raw)}")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def sign(data: CertificateData, private_key: Ed25519PrivateKey) -> Signed:
+    """Sign the canonical bytes of a certificate."""
+    payload = canonical_bytes(data)
+    return Signed(
+        payload=payload,
+        signature=private_key.sign(payload),
+        key_id=key_id(private_key.public_key()),
+    )
+
+
+def verify(signed: Signed, public_keys: Mapping[str, Ed25519PublicKey]) -> CertificateData:
+    """The certified data, if the signature is genuine; SignatureProblem saying why if not."""
+    public_key = public_keys.get(signed.key_id)
+    if public_key is None:
+        raise SignatureProblem(
+            f"This certificate was signed with a key ({signed.key_id}) that is not one of "
+            "the partnerships' published keys."
+        )
+    try:
+        public_key.verify(signed.signature, signed.payload)
+    except InvalidSignature:
+        raise SignatureProblem(
+            "The signature does not match the certificate data: the data or the signature "
+            "has been changed since it was issued."
+        ) from None
+    try:
+        return from_canonical(signed.payload)
+    except ValueError as exc:
+        raise SignatureProblem(
+            f"The signed data is not a certificate this service reads: {exc}."
+        ) from None
+
+
+def published_keys_document(entries: Iterable[PublishedKey]) -> dict[str, Any]:
+    """The JSON document that lists the partnerships' public keys."""
+    return {
+        "keys": [
+            {
+                "id": key_id(entry.public_key),
+                "partnership": entry.partnership,
+                "name": entry.name,
+                "algorithm": ALGORITHM,
+                "public_key": public_key_text(entry.public_key),
+            }
+            for entry in entries
+        ]
+    }
+
+
+def parse_published_keys(document: Mapping[str, Any]) -> dict[str, Ed25519PublicKey]:
+    """Public keys by id from a published keys document; ValueError saying what is wrong."""
+    entries = document.get("keys") if isinstance(document, Mapping) else None
+    if not isinstance(entries, list):
+        raise ValueError('a published keys document needs a "keys" list')
+    keys: dict[str, Ed25519PublicKey] = {}
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"key {number} should be an object")
+        if entry.get("algorithm") != ALGORITHM:
+            raise ValueError(f"key {number} is not an {ALGORITHM} key")
+        text = entry.get("public_key")
+        if not isinstance(text, str):
+            raise ValueError(f"key {number} has no public_key")
+        try:
+            public_key = load_public_key(text)
+        except ValueError as exc:
+            raise ValueError(f"key {number}: {exc}") from None
+        if entry.get("id") != key_id(public_key):
+            raise ValueError(f"key {number} has an id that does not match its public key")
+        keys[key_id(public_key)] = public_key
+    return keys
+
+
+def parse_signing_keys(text: str) -> dict[str, Ed25519PrivateKey]:
+    """Private keys by partnership slug from the JSON of ELEARN_SIGNING_KEYS."""
+    try:
+        mapping = json.loads(text)
+    except json.JSONDecodeError:
+        raise ValueError(
+            'ELEARN_SIGNING_KEYS should be JSON like {"nottinghamshire": "ed25519:..."}'
+        ) from None
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+        raise ValueError("ELEARN_SIGNING_KEYS should map each partnership to its key text")
+    keys = {}
+    for slug, key_text in mapping.items():
+        try:
+            keys[slug] = load_private_key(key_text)
+        except ValueError as exc:
+            raise ValueError(f"ELEARN_SIGNING_KEYS, {slug}: {exc}") from None
+    return keys
