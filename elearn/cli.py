@@ -1,4 +1,4 @@
-"""Command line: serve, courses validate, courses schema, db upgrade."""
+"""Command line: serve, demo, courses, db, partnerships and certificates."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
+from elearn.certificates.cli import app as certificates_app
 from elearn.config import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="Trauma-informed e-learning platform.", no_args_is_help=True)
@@ -17,6 +18,7 @@ courses_app = typer.Typer(help="Check and describe course content.", no_args_is_
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(courses_app, name="courses")
 app.add_typer(db_app, name="db")
+app.add_typer(certificates_app, name="certificates")
 
 
 def _settings() -> Settings:

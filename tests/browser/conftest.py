@@ -69,6 +69,7 @@ class LiveServer:
     exit_url: str
     catalog: Catalog
     organisation_id: int  # the demo organisation learners join
+    engine: Any  # the app's database, for setting up people the tests need
 
 
 def _free_port() -> int:
@@ -104,7 +105,9 @@ def _serve(data_dir: Path, courses_dir: Path) -> Iterator[LiveServer]:
             raise RuntimeError(f"the test server on port {port} did not start")
         time.sleep(0.02)
     try:
-        yield LiveServer(base, settings.exit_url, load_catalog(courses_dir), organisation.id)
+        yield LiveServer(
+            base, settings.exit_url, load_catalog(courses_dir), organisation.id, app.state.engine
+        )
     finally:
         server.should_exit = True
         thread.join(timeout=10)
