@@ -18,8 +18,13 @@ schema:       ## republish the JSON Schemas used for editor autocompletion
 	.venv/bin/elearn courses schema --kind module > docs/module-schema.json
 
 bench:        ## run the benchmarks (needs wrk: apt-get install -y wrk)
+	.venv/bin/pip install -q -e '.[dev,bench]'
 	.venv/bin/python bench/validate_modules.py
 	.venv/bin/python bench/http_pages.py
+	.venv/bin/python bench/learners.py
+	.venv/bin/python bench/quiz_submissions.py
+	.venv/bin/python bench/certificates.py
+	.venv/bin/python bench/verify_pages.py
 
 static:       ## rebuild static/ from the pinned npm packages
 	cd static/build && npm ci && npm run build

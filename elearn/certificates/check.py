@@ -59,7 +59,7 @@ def _read(pdf: bytes) -> PdfReader | str:
         if len(reader.pages) == 0:
             return "This PDF has no pages."
     except Exception:  # pypdf raises many kinds of error for damaged files
-        return "This PDF is damaged and cannot be read."
+        return "This PDF is damaged or incomplete and cannot be read."
     return reader
 
 
@@ -103,15 +103,14 @@ def _starting(lines: list[str], prefix: str) -> str | None:
 
 def _shown(lines: list[str]) -> dict[str, str | None]:
     """What the page shows for each certified field, as text; None where it shows nothing."""
-    details = (_starting(lines, COMPLETED_LABEL.strip() + " ") or "").split(SEPARATOR.strip())
-    details = [_tidy(part) for part in details]
-    level = _starting(lines, LEVEL_LABEL.strip() + " ")
+    details = [_tidy(p) for p in (_starting(lines, COMPLETED_LABEL) or "").split(SEPARATOR)]
+    level = _starting(lines, LEVEL_LABEL)
     return {
         "name": _after(lines, BEFORE_NAME),
         "course": _after(lines, BEFORE_COURSE),
-        "track": _starting(lines, TRACK_LABEL.strip() + " "),
+        "track": _starting(lines, TRACK_LABEL),
         "completion date": details[0] or None,
-        "CPD time": next((p for p in details[1:] if p.endswith(CPD_SUFFIX.strip())), None),
+        "CPD time": next((p for p in details[1:] if p.endswith(CPD_SUFFIX)), None),
         "practice level": level.removesuffix(LEVEL_SUFFIX) if level else None,
         "verification code": _after(lines, CODE_LABEL),
         "verification address": _after(lines, VISIT_LABEL),

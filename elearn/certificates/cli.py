@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
+import logging
 import urllib.request
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from elearn.certificates import signing
 from elearn.certificates.check import check_pdf
 from elearn.certificates.pdf import date_text
+from elearn.config import SettingsError
 
 SETTING = "ELEARN_SIGNING_KEYS"
 
@@ -24,12 +24,21 @@ app = typer.Typer(
 )
 
 
-def public_keys_from_setting(environ: Mapping[str, str]) -> dict[str, Ed25519PublicKey]:
-    """Public keys by id, derived from the private keys in ELEARN_SIGNING_KEYS (empty if unset)."""
-    text = environ.get(SETTING, "").strip()
-    if not text:
-        return {}
-    public = [key.public_key() for key in signing.parse_signing_keys(text).values()]
+def public_keys_from_settings() -> dict[str, Ed25519PublicKey]:
+    """Public keys by id for every partnership this installation signs for: the keys in
+    ELEARN_SIGNING_KEYS and, outside production, the ones derived from ELEARN_SECRET_KEY."""
+    import yaml
+
+    from elearn.config import load_settings
+    from elearn.services.certificates import private_key
+    from elearn.services.partnerships import SEED
+
+    settings = load_settings()
+    ids = set(settings.signing_keys)
+    if settings.environment != "production":
+        seed = yaml.safe_load(SEED.read_text("utf-8"))
+        ids |= {item["id"] for item in seed["partnerships"]}
+    public = [private_key(settings, pid).public_key() for pid in sorted(ids)]
     return {signing.key_id(key): key for key in public}
 
 
@@ -44,10 +53,10 @@ def _public_keys(source: str | None) -> dict[str, Ed25519PublicKey]:
     """The keys to check against, or exit 2 with a message saying what is wrong."""
     try:
         if source is None:
-            keys = public_keys_from_setting(os.environ)
+            keys = public_keys_from_settings()
         else:
             keys = signing.parse_published_keys(_read_keys_document(source))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SettingsError) as exc:
         typer.echo(f"error: cannot read the keys: {exc}", err=True)
         raise typer.Exit(2) from None
     if not keys:
@@ -84,7 +93,7 @@ def verify_command(
         typer.Option(
             "--keys",
             help="The published keys (keys.json) as a file or URL. "
-            f"Without it, the keys in {SETTING} are used.",
+            f"Without it, this installation's own keys ({SETTING}) are used.",
         ),
     ] = None,
 ) -> None:
@@ -94,6 +103,7 @@ def verify_command(
     except OSError as exc:
         typer.echo(f"error: cannot read {file}: {exc.strerror or exc}", err=True)
         raise typer.Exit(2) from None
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repair notes are not for people
     result = check_pdf(content, _public_keys(keys))
     if not result.ok or result.data is None:
         typer.echo(f"Not a valid certificate: {file}")

@@ -13,9 +13,11 @@ import functools
 import io
 import math
 import threading
+import unicodedata
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import reportlab
 import segno
@@ -25,6 +27,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, TTFont, TTFontFace
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.pdfgen.pathobject import PDFPathObject
 
 from elearn.certificates.data import CertificateData, canonical_bytes
 from elearn.certificates.signing import Signed
@@ -70,6 +73,7 @@ TEAL = HexColor("#2f6b6b")
 SAND = HexColor("#b3925c")
 PALE_TEAL = HexColor("#dbe7e5")
 
+_MODULE_LINES = 3
 _QR_MODULE = 2.3  # points per QR module: about 0.8 mm, easy for a phone camera
 _RENDER_LOCK = threading.Lock()
 
@@ -95,6 +99,14 @@ def level_text(level: str) -> str:
     return f"{LEVEL_LABEL}{level}{LEVEL_SUFFIX}"
 
 
+def _uk_date(moment: dt.datetime) -> dt.date:
+    """The day it was in the UK at that moment (UTC where time zone data is missing)."""
+    try:
+        return moment.astimezone(ZoneInfo("Europe/London")).date()
+    except ZoneInfoNotFoundError:
+        return moment.astimezone(dt.UTC).date()
+
+
 def _joined(names: Sequence[str]) -> str:
     if len(names) <= 1:
         return "".join(names)
@@ -114,6 +126,7 @@ _FONT_FILES = {
     "CertificateSansWide-Bold": _OWN_FONTS / "DejaVuSans-Bold.ttf",
 }
 # DejaVu is Vera with many more letters; it is used only for text that Vera cannot show.
+# The italic is used only for the fixed phrases BEFORE_NAME and BEFORE_COURSE.
 _WIDER = {
     REGULAR: "CertificateSansWide",
     BOLD: "CertificateSansWide-Bold",
@@ -127,14 +140,42 @@ def _font_program(face: TTFontFace, subset: tuple[int, ...]) -> tuple[bytes, int
     return zlib.compress(raw), len(raw)
 
 
-class _SubsetCachingFace(TTFontFace):
-    """A TrueType face that reuses compressed font subsets across documents.
+class _Width(float, pdfdoc.PDFObject):
+    """A glyph width that is a plain number to Python and writes its PDF form from a cache."""
 
-    Subsetting and compressing a font is most of the cost of a certificate; the subsets of
-    most certificates are the same (ASCII, plus a few accented letters), so they are kept.
+    def __new__(cls, value: float) -> _Width:
+        width = super().__new__(cls, value)
+        width._pdf = pdfdoc.format(float(value), None)
+        return width
+
+    def format(self, document: object) -> bytes:
+        """The number as reportlab writes it, formatted once rather than per document."""
+        return self._pdf
+
+
+class _SubsetCachingFace(TTFontFace):
+    """A TrueType face that reuses compressed font subsets and glyph widths across documents.
+
+    Subsetting and compressing a font, and formatting its widths, are most of the cost of a
+    certificate; the subsets of most certificates are the same (ASCII, plus a few accented
+    letters), so they are kept.
     """
 
-    def addSubsetObjects(self, doc: pdfdoc.PDFDocument, fontname: str, subset: list[int]):  # noqa: N802, ANN201
+    def __init__(self, filename: str) -> None:
+        super().__init__(filename)
+        self._widths: dict[int, _Width] = {}
+
+    def getCharWidth(self, code: int) -> float:  # noqa: N802 - the name reportlab calls
+        """The width of a character, as a number that formats itself quickly."""
+        width = self._widths.get(code)
+        if width is None:
+            width = self._widths[code] = _Width(super().getCharWidth(code))
+        return width
+
+    def addSubsetObjects(  # noqa: N802 - the name reportlab calls
+        self, doc: pdfdoc.PDFDocument, fontname: str, subset: list[int]
+    ) -> pdfdoc.PDFObjectReference:
+        """Add one subset of the font to a document, from the cache when it is there."""
         content, length = _font_program(self, tuple(subset))
         font_file = pdfdoc.PDFStream(content=content)
         font_file.dictionary["Length1"] = length
@@ -159,16 +200,21 @@ class _SubsetCachingFace(TTFontFace):
 
 
 class _CertificateFont(TTFont):
-    """A TrueType font embedded as cached subsets."""
+    """A TrueType font embedded as cached subsets.
 
-    def __init__(self, name: str, filename: Path) -> None:
-        super().__init__(name, str(filename), asciiReadable=True)
+    Fonts that show any text keep all of ASCII in their first subset, so that subset is the
+    same from one certificate to the next; a font kept for fixed phrases holds only their
+    letters, which keeps the PDF small.
+    """
+
+    def __init__(self, name: str, filename: Path, *, fixed_text_only: bool) -> None:
+        super().__init__(name, str(filename), asciiReadable=not fixed_text_only)
         self.face = _SubsetCachingFace(str(filename))
 
 
 @functools.cache
 def _font(name: str) -> TTFont:
-    font = _CertificateFont(name, _FONT_FILES[name])
+    font = _CertificateFont(name, _FONT_FILES[name], fixed_text_only=name == ITALIC)
     pdfmetrics.registerFont(font)
     return font
 
@@ -211,6 +257,7 @@ def _line(
     width: float = BODY_WIDTH,
 ) -> None:
     """One line of text, centred unless x is given, shrunk to fit its width."""
+    text = unicodedata.normalize("NFC", text)
     font = _font_for(text, font)
     c.setFont(font, _fitted(text, font, size, width))
     c.setFillColor(colour)
@@ -220,28 +267,33 @@ def _line(
         c.drawString(x, y, text)
 
 
-class _ModulePath:
-    """The dark modules of a QR code as one PDF path, one rectangle per run of modules."""
+class _FixedPath:
+    """A path whose PDF operators were worked out once and are drawn as they are."""
 
-    def __init__(self, matrix: Sequence[Sequence[int]]) -> None:
-        ops = []
-        size = len(matrix)
-        for row_number, row in enumerate(matrix):
-            y = size - 1 - row_number
-            x = 0
-            while x < size:
-                if row[x] & 1:
-                    start = x
-                    while x < size and row[x] & 1:
-                        x += 1
-                    ops.append(f"{start} {y} {x - start} 1 re")
-                else:
-                    x += 1
-        self._code = " ".join(ops)
+    def __init__(self, code: str) -> None:
+        self._code = code
 
     def getCode(self) -> str:  # noqa: N802 - the name reportlab's drawPath calls
         """The path's operators, as reportlab's own path objects give them."""
         return self._code
+
+
+def _module_path(matrix: Sequence[Sequence[int]]) -> _FixedPath:
+    """The dark modules of a QR code as one PDF path, one rectangle per run of modules."""
+    ops = []
+    size = len(matrix)
+    for row_number, row in enumerate(matrix):
+        y = size - 1 - row_number
+        x = 0
+        while x < size:
+            if row[x] & 1:
+                start = x
+                while x < size and row[x] & 1:
+                    x += 1
+                ops.append(f"{start} {y} {x - start} 1 re")
+            else:
+                x += 1
+    return _FixedPath(" ".join(ops))
 
 
 def _draw_qr(c: Canvas, url: str, right: float, bottom: float) -> None:
@@ -250,7 +302,7 @@ def _draw_qr(c: Canvas, url: str, right: float, bottom: float) -> None:
     c.saveState()
     c.setFillColor(INK)
     c.transform(_QR_MODULE, 0, 0, _QR_MODULE, right - size, bottom)
-    c.drawPath(_ModulePath(matrix), stroke=0, fill=1)
+    c.drawPath(_module_path(matrix), stroke=0, fill=1)
     c.restoreState()
 
 
@@ -263,16 +315,29 @@ def _draw_frame(c: Canvas) -> None:
     c.rect(29, 29, PAGE_WIDTH - 58, PAGE_HEIGHT - 58)
 
 
-def _draw_emblem(c: Canvas, x: float, y: float) -> None:
-    """Six small circles round a centre: the six principles of trauma-informed practice."""
-    c.setFillColor(PALE_TEAL)
-    c.circle(x, y, 25, stroke=0, fill=1)
+@functools.cache
+def _emblem() -> tuple[tuple[Color, _FixedPath], ...]:
+    """Six small circles round a centre: the six principles of trauma-informed practice.
+
+    Drawn at the origin in three colours; built once, as the curves are costly to format.
+    """
+    disc, sand, teal = (PDFPathObject() for _ in range(3))
+    disc.circle(0, 0, 25)
     for number in range(6):
         angle = math.radians(90 + 60 * number)
-        c.setFillColor(TEAL if number % 2 else SAND)
-        c.circle(x + 14 * math.cos(angle), y + 14 * math.sin(angle), 4.2, stroke=0, fill=1)
-    c.setFillColor(TEAL)
-    c.circle(x, y, 5.5, stroke=0, fill=1)
+        (teal if number % 2 else sand).circle(14 * math.cos(angle), 14 * math.sin(angle), 4.2)
+    teal.circle(0, 0, 5.5)
+    paths = ((PALE_TEAL, disc), (SAND, sand), (TEAL, teal))
+    return tuple((colour, _FixedPath(path.getCode())) for colour, path in paths)
+
+
+def _draw_emblem(c: Canvas, x: float, y: float) -> None:
+    c.saveState()
+    c.translate(x, y)
+    for colour, path in _emblem():
+        c.setFillColor(colour)
+        c.drawPath(path, stroke=0, fill=1)
+    c.restoreState()
 
 
 def _module_lines(items: Sequence[str], font: str, size: float) -> list[str]:
@@ -289,15 +354,27 @@ def _module_lines(items: Sequence[str], font: str, size: float) -> list[str]:
     return [*lines, current]
 
 
+def _fit_modules(items: list[str], font: str) -> tuple[list[str], float]:
+    """Lines and size for the module list: smaller type first, then "and N more" if need be."""
+    for size in (8.0, 7.5, 7.0, 6.5):
+        lines = _module_lines(items, font, size)
+        if len(lines) <= _MODULE_LINES and not any(_too_wide(x, font, size) for x in lines):
+            return lines, size
+    for shown in range(len(items) - 1, 0, -1):
+        rest = f"and {len(items) - shown} more, listed on the verification page"
+        lines = _module_lines([*items[:shown], rest], font, size)
+        if len(lines) <= _MODULE_LINES and not any(_too_wide(x, font, size) for x in lines):
+            return lines, size
+    return lines, size
+
+
 def _draw_modules(c: Canvas, data: CertificateData, top: float) -> None:
     """The modules and their versions, in small type, in at most three lines."""
+    if not data.modules:
+        return
     items = [f"{m.title} (version {m.version})" for m in data.modules]
     font = _font_for("".join(items), REGULAR)
-    size = 8.0
-    lines = _module_lines(items, font, size)
-    while size > 3 and (len(lines) > 3 or any(_too_wide(line, font, size) for line in lines)):
-        size -= 0.5
-        lines = _module_lines(items, font, size)
+    lines, size = _fit_modules(items, font)
     c.setFont(font, size)
     c.setFillColor(MUTED)
     for number, line in enumerate(lines):
@@ -324,13 +401,13 @@ def _draw_body(c: Canvas, data: CertificateData) -> None:
     _line(c, details, PAGE_HEIGHT - 340, size=11)
     if data.nes_level:
         _line(c, level_text(data.nes_level), PAGE_HEIGHT - 357, size=9, colour=MUTED)
-    _draw_modules(c, data, PAGE_HEIGHT - 384)
+    _draw_modules(c, data, PAGE_HEIGHT - 380)
 
 
 def _draw_issuers(c: Canvas, data: CertificateData) -> None:
     awarded = "Awarded jointly by " + _joined(data.partners)
     _line(c, awarded, 176, size=9.5)
-    issued = f"Issued by {data.issuer_name} on {date_text(data.issued_at.date())}"
+    issued = f"Issued by {data.issuer_name} on {date_text(_uk_date(data.issued_at))}"
     if data.supersedes:
         issued += f", replacing certificate {data.supersedes}"
     _line(c, issued, 162, size=8.5, colour=MUTED)

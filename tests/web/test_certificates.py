@@ -8,12 +8,15 @@ import io
 import re
 import uuid
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
+from typer.testing import CliRunner
 
+from elearn import cli
 from elearn.certificates import signing
 from elearn.models import (
     AuditEvent,
@@ -115,7 +118,7 @@ def test_completing_a_track_issues_one_certificate_with_what_it_certifies(
 
 
 def test_the_pdf_is_the_one_recorded_and_checks_out_against_the_published_keys(
-    learner: TestClient,
+    learner: TestClient, tmp_path: Path
 ) -> None:
     certificate = finish_alpha(learner)
     download = learner.get(f"/certificates/{certificate.code}.pdf")
@@ -133,6 +136,12 @@ def test_the_pdf_is_the_one_recorded_and_checks_out_against_the_published_keys(
     assert result.ok, result.problems
     assert result.data is not None and result.data.holder_name == "Sam Learner"
     assert result.data.verify_url.endswith(f"/verify/{certificate.code}")
+    # Offline, with this installation's own keys, as `elearn certificates verify FILE.pdf`.
+    saved = tmp_path / "certificate.pdf"
+    saved.write_bytes(download.content)
+    done = CliRunner().invoke(cli.app, ["certificates", "verify", str(saved)])
+    assert done.exit_code == 0, done.output
+    assert "Valid certificate" in done.output and "Sam Learner" in done.output
 
 
 # Public verification ---------------------------------------------------------------------

@@ -1,0 +1,126 @@
+"""Signing keys, signatures and the published list of public keys."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from elearn.certificates import signing
+from elearn.certificates.data import CertificateData, canonical_bytes
+from elearn.certificates.signing import PublishedKey, SignatureProblem, Signed
+
+
+def test_a_private_key_is_one_line_of_text_that_loads_back() -> None:
+    text = signing.generate_private_key_text()
+    assert text.startswith("ed25519:") and "\n" not in text and " " not in text
+    key = signing.load_private_key(text)
+    assert signing.load_private_key(text + "\n").public_key() == key.public_key()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "should start with 'ed25519:'"),
+        ("rsa:abcd", "should start with 'ed25519:'"),
+        ("ed25519:not base64!", "base64url"),
+        ("ed25519:AAAA", "32 bytes, this one holds 3"),
+    ],
+)
+def test_a_bad_private_key_is_refused_with_a_clear_message(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        signing.load_private_key(text)
+
+
+def test_key_ids_are_short_and_stable(private_key: Ed25519PrivateKey) -> None:
+    public_key = private_key.public_key()
+    again = signing.load_public_key(signing.public_key_text(public_key))
+    assert signing.key_id(public_key) == signing.key_id(again)
+    assert len(signing.key_id(public_key)) == 16
+    other = Ed25519PrivateKey.generate().public_key()
+    assert signing.key_id(other) != signing.key_id(public_key)
+
+
+def test_signing_then_verifying_gives_back_the_data(
+    data: CertificateData, signed: Signed, public_keys: dict[str, Ed25519PublicKey]
+) -> None:
+    assert signed.payload == canonical_bytes(data)
+    assert signing.verify(signed, public_keys) == data
+    assert signing.verify(Signed.from_json(signed.to_json()), public_keys) == data
+
+
+def test_a_payload_changed_after_signing_does_not_verify(
+    signed: Signed, public_keys: dict[str, Ed25519PublicKey]
+) -> None:
+    forged = signed.payload.replace(b"Siobh\xc3\xa1n", b"Sinead")
+    with pytest.raises(SignatureProblem, match="signature does not match the certificate data"):
+        signing.verify(dataclasses.replace(signed, payload=forged), public_keys)
+
+
+def test_a_changed_signature_does_not_verify(
+    signed: Signed, public_keys: dict[str, Ed25519PublicKey]
+) -> None:
+    changed = bytes([signed.signature[0] ^ 1]) + signed.signature[1:]
+    with pytest.raises(SignatureProblem, match="signature does not match"):
+        signing.verify(dataclasses.replace(signed, signature=changed), public_keys)
+
+
+def test_an_unknown_key_is_named(data: CertificateData) -> None:
+    stranger = signing.sign(data, Ed25519PrivateKey.generate())
+    with pytest.raises(SignatureProblem, match=f"key \\({stranger.key_id}\\) that is not one"):
+        signing.verify(stranger, {})
+
+
+def test_published_keys_document_round_trips(private_key: Ed25519PrivateKey) -> None:
+    public_key = private_key.public_key()
+    document = signing.published_keys_document(
+        [PublishedKey("leicestershire", "Leicestershire Violence Reduction Network", public_key)]
+    )
+    document = json.loads(json.dumps(document))
+    [entry] = document["keys"]
+    assert entry == {
+        "id": signing.key_id(public_key),
+        "partnership": "leicestershire",
+        "name": "Leicestershire Violence Reduction Network",
+        "algorithm": "Ed25519",
+        "public_key": signing.public_key_text(public_key),
+    }
+    assert signing.parse_published_keys(document) == {signing.key_id(public_key): public_key}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"algorithm": "RSA"}, "not an Ed25519 key"),
+        ({"id": "0000000000000000"}, "id that does not match"),
+        ({"public_key": "c2hvcnQ"}, "key 1: a public key should hold 32 bytes"),
+    ],
+)
+def test_a_bad_published_key_is_refused(
+    private_key: Ed25519PrivateKey, change: dict[str, str], message: str
+) -> None:
+    document = signing.published_keys_document(
+        [PublishedKey("nottinghamshire", "Nottingham", private_key.public_key())]
+    )
+    document["keys"][0].update(change)
+    with pytest.raises(ValueError, match=message):
+        signing.parse_published_keys(document)
+
+
+def test_signing_keys_setting_is_json_of_partnership_to_key() -> None:
+    text = signing.generate_private_key_text()
+    keys = signing.parse_signing_keys(json.dumps({"nottinghamshire": text}))
+    assert list(keys) == ["nottinghamshire"]
+    with pytest.raises(ValueError, match="ELEARN_SIGNING_KEYS, leicestershire: a signing key"):
+        signing.parse_signing_keys(json.dumps({"leicestershire": "oops"}))
+    with pytest.raises(ValueError, match="should be JSON"):
+        signing.parse_signing_keys("nottinghamshire=ed25519:abc")
+
+
+def test_a_bad_key_message_never_repeats_the_key() -> None:
+    secret = "ed25519:" + "A" * 50
+    with pytest.raises(ValueError) as caught:
+        signing.parse_signing_keys(json.dumps({"nottinghamshire": secret}))
+    assert "AAAA" not in str(caught.value)
