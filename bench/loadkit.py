@@ -119,7 +119,8 @@ class Database:
             "ELEARN_DATA_DIR": str(tmp),
             "ELEARN_LOG_LEVEL": "warning",
             "ELEARN_RELOAD_COURSES": "false",
-            "ELEARN_SIGN_UPS_PER_ADDRESS_PER_HOUR": "100000",  # every simulated learner shares one address
+            # Every simulated learner signs up from the same address.
+            "ELEARN_SIGN_UPS_PER_ADDRESS_PER_HOUR": "100000",
         }
         self.env.pop("ELEARN_DATABASE_URL", None)
         self.name = ""
