@@ -270,3 +270,45 @@ class CertificateFile(SQLModel, table=True):
 
     certificate_id: int = Field(foreign_key="certificate.id", primary_key=True)
     pdf: bytes = Field(sa_type=LargeBinary)
+
+
+class Assignment(SQLModel, table=True):
+    """Required training: a track or a module that everyone in one scope (a team, an
+    organisation, or a sector of a partnership) must complete by a date, and again every
+    `recertify_months` if set."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    partnership_id: str = Field(foreign_key="partnership.id", index=True, max_length=40)
+    course_id: str = Field(max_length=80)
+    track_id: str | None = Field(default=None, max_length=80)  # exactly one of track
+    module_id: str | None = Field(default=None, max_length=80)  # and module
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    sector: str | None = Field(default=None, max_length=40)  # everyone in the partnership's sector
+    due_on: date
+    recertify_months: int | None = None
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class ReminderSent(SQLModel, table=True):
+    """A reminder email sent: to a learner about an assignment, or a digest to a manager
+    (no assignment). Kept so that nobody hears about the same thing twice in a week."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    assignment_id: int | None = Field(default=None, foreign_key="assignment.id", index=True)
+    kind: str = Field(max_length=20)  # learner | digest
+    sent_at: datetime = _when(default_factory=utcnow, index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A token for the read-only reporting API, scoped like the admin who created it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    created_by_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = _when(default_factory=utcnow)
+    last_used_at: datetime | None = _when(default=None)
+    revoked_at: datetime | None = _when(default=None)
