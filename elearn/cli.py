@@ -116,6 +116,35 @@ def partnerships_load(
     typer.echo(f"loaded {count} partnership(s) and their support contacts")
 
 
+reminders_app = typer.Typer(help="Reminder emails about required training.", no_args_is_help=True)
+app.add_typer(reminders_app, name="reminders")
+
+
+@reminders_app.command("send")
+def reminders_send() -> None:
+    """Email learners whose required training is due soon, overdue or expired, and each
+    manager a digest. Safe to run every hour: at most one reminder per assignment a week."""
+    from sqlmodel import Session
+
+    from elearn.content.catalog import load_catalog
+    from elearn.db import make_engine, upgrade
+    from elearn.services import reminders
+
+    settings = _settings()
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        report = reminders.send(
+            session, settings=settings, catalog=load_catalog(settings.courses_dir)
+        )
+    engine.dispose()
+    typer.echo(
+        f"sent {report.learner_emails} reminder(s) and {report.digests} manager digest(s); "
+        f"{report.skipped_recent} person(s) already reminded this week"
+    )
+
+
 @app.command()
 def demo() -> None:
     """Add demo partnerships, organisations, teams and one account per role; print logins."""

@@ -315,21 +315,21 @@ PER_PAGE = 50
 
 
 @dataclass(frozen=True)
-class _Rule:
+class Rule:
     module_id: str
     course_id: str
     due_on: date
     recertify_months: int | None
 
 
-def _rules(
+def rules_for(
     db: Session, scope: Scope, catalog: Catalog, filters: Filters
-) -> tuple[list[Assignment], dict[int, list[_Rule]], list[Column]]:
+) -> tuple[list[Assignment], dict[int, list[Rule]], list[Column]]:
     """Assignments of the partnership, each expanded into the modules it requires."""
     assignments = list(
         db.exec(select(Assignment).where(Assignment.partnership_id == scope.partnership_id)).all()
     )
-    expanded: dict[int, list[_Rule]] = {}
+    expanded: dict[int, list[Rule]] = {}
     columns: dict[tuple[str, str], Column] = {}
     for a in assignments:
         course = catalog.course(a.course_id)
@@ -347,7 +347,7 @@ def _rules(
         for module in modules:
             if filters.module and module.id != filters.module:
                 continue
-            rules.append(_Rule(module.id, course.id, a.due_on, a.recertify_months))
+            rules.append(Rule(module.id, course.id, a.due_on, a.recertify_months))
             columns.setdefault(
                 (course.id, module.id), Column(course.id, module.id, module.model.title)
             )
@@ -355,7 +355,7 @@ def _rules(
     return assignments, expanded, list(columns.values())
 
 
-def _people_query(scope: Scope, filters: Filters) -> Any:
+def people_query(scope: Scope, filters: Filters) -> Any:
     """Everyone in scope who matches the filters, with organisation, team and sector."""
     query = (
         select(  # type: ignore[call-overload]
@@ -386,7 +386,7 @@ def _people_query(scope: Scope, filters: Filters) -> Any:
     return query
 
 
-def _applies(a: Assignment, team_id: int | None, organisation_id: int | None, sector: str) -> bool:
+def applies(a: Assignment, team_id: int | None, organisation_id: int | None, sector: str) -> bool:
     if a.team_id is not None:
         return a.team_id == team_id
     if a.organisation_id is not None:
@@ -394,7 +394,7 @@ def _applies(a: Assignment, team_id: int | None, organisation_id: int | None, se
     return a.sector is not None and a.sector == sector
 
 
-def _facts(
+def facts_for(
     db: Session, people: Any, module_ids: list[str]
 ) -> tuple[dict[tuple[int, str], date], set[tuple[int, str]], dict[tuple[int, str], int]]:
     """Latest completion, "started" and best score per (person, module): three queries."""
@@ -440,7 +440,7 @@ def _day(moment: datetime | date) -> date:
 def _cells(
     row: Sequence[Any],
     assignments: list[Assignment],
-    rules: dict[int, list[_Rule]],
+    rules: dict[int, list[Rule]],
     facts: tuple[dict[tuple[int, str], date], set[tuple[int, str]], dict[tuple[int, str], int]],
     today: date,
 ) -> dict[str, Standing]:
@@ -448,7 +448,7 @@ def _cells(
     done, started, best = facts
     due: dict[str, tuple[date, int | None]] = {}
     for a in assignments:
-        if a.id is None or not _applies(a, team_id, organisation_id, sector):
+        if a.id is None or not applies(a, team_id, organisation_id, sector):
             continue
         for rule in rules.get(a.id, []):
             earlier = due.get(rule.module_id)
@@ -486,10 +486,10 @@ def _keep(person: Person, filters: Filters) -> bool:
 
 def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, today: date) -> Matrix:
     """The filtered, sorted page of the people × modules matrix, with its summary."""
-    assignments, rules, columns = _rules(db, scope, catalog, filters)
-    people = _people_query(scope, filters)
+    assignments, rules, columns = rules_for(db, scope, catalog, filters)
+    people = people_query(scope, filters)
     rows = db.exec(people).all()
-    facts = _facts(db, people, [c.module_id for c in columns])
+    facts = facts_for(db, people, [c.module_id for c in columns])
     everyone = [_person(r, _cells(r, assignments, rules, facts, today)) for r in rows]
     kept = [p for p in everyone if _keep(p, filters)]
     keys = {
@@ -551,16 +551,16 @@ def export_rows(
 ) -> Iterator[list[str]]:
     """The filtered matrix as rows for a CSV file, one per person and required module,
     produced a thousand people at a time so memory does not grow with the export."""
-    assignments, rules, columns = _rules(db, scope, catalog, filters)
+    assignments, rules, columns = rules_for(db, scope, catalog, filters)
     titles = {c.module_id: c.title for c in columns}
-    base = _people_query(scope, filters).order_by(col(User.id))
+    base = people_query(scope, filters).order_by(col(User.id))
     last = 0
     while True:
         chunk = base.where(col(User.id) > last).limit(1000)
         rows = db.exec(chunk).all()
         if not rows:
             return
-        facts = _facts(db, chunk, list(titles))
+        facts = facts_for(db, chunk, list(titles))
         for row in rows:
             person = _person(row, _cells(row, assignments, rules, facts, today))
             if not _keep(person, filters):
