@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -395,9 +395,9 @@ def applies(a: Assignment, team_id: int | None, organisation_id: int | None, sec
 
 
 def facts_for(
-    db: Session, people: Any, module_ids: list[str]
+    db: Session, people: Any, module_ids: list[str], *, with_best: bool = True
 ) -> tuple[dict[tuple[int, str], date], set[tuple[int, str]], dict[tuple[int, str], int]]:
-    """Latest completion, "started" and best score per (person, module): three queries."""
+    """Latest completion, "started" and (if asked) best score per (person, module)."""
     ids = people.with_only_columns(User.id).scalar_subquery()
     modules = module_ids or ["-"]
     done: dict[tuple[int, str], date] = {}
@@ -419,16 +419,21 @@ def facts_for(
             .distinct()
         ).all()
     }
-    best = {
+    best = best_scores(db, ids, modules) if with_best else {}
+    return done, started, best
+
+
+def best_scores(db: Session, ids: Any, module_ids: list[str]) -> dict[tuple[int, str], int]:
+    """The best quiz score per (person, module), for people given as ids or a subquery."""
+    return {
         (user_id, module_id): score
         for user_id, module_id, score in db.exec(
             select(QuizAttempt.user_id, QuizAttempt.module_id, func.max(QuizAttempt.score))
-            .where(col(QuizAttempt.user_id).in_(ids), col(QuizAttempt.module_id).in_(modules))
+            .where(col(QuizAttempt.user_id).in_(ids), col(QuizAttempt.module_id).in_(module_ids))
             .group_by(col(QuizAttempt.user_id), col(QuizAttempt.module_id))
         ).all()
         if score is not None
     }
-    return done, started, best
 
 
 def _day(moment: datetime | date) -> date:
@@ -437,29 +442,53 @@ def _day(moment: datetime | date) -> date:
     return moment
 
 
+class Requirements:
+    """What the assignments require of each (team, organisation, sector), worked out once
+    per combination: people in the same team share it."""
+
+    def __init__(self, assignments: list[Assignment], rules: dict[int, list[Rule]]) -> None:
+        self._by: dict[tuple[str, object], list[Rule]] = defaultdict(list)
+        for a in assignments:
+            key: tuple[str, object] = (
+                ("team", a.team_id)
+                if a.team_id is not None
+                else ("organisation", a.organisation_id)
+                if a.organisation_id is not None
+                else ("sector", a.sector)
+            )
+            self._by[key].extend(rules.get(a.id or 0, []))
+        self._seen: dict[tuple[object, ...], dict[str, tuple[date, int | None]]] = {}
+
+    def of(
+        self, team_id: int | None, organisation_id: int | None, sector: str
+    ) -> dict[str, tuple[date, int | None]]:
+        """Module id -> (earliest due date, shortest recertification) for such a person."""
+        key = (team_id, organisation_id, sector)
+        if key not in self._seen:
+            due: dict[str, tuple[date, int | None]] = {}
+            for rule in (
+                self._by.get(("team", team_id), [])
+                + self._by.get(("organisation", organisation_id), [])
+                + self._by.get(("sector", sector), [])
+            ):
+                earlier = due.get(rule.module_id)
+                if earlier is None:
+                    due[rule.module_id] = (rule.due_on, rule.recertify_months)
+                else:
+                    months = [m for m in (earlier[1], rule.recertify_months) if m]
+                    due[rule.module_id] = (min(earlier[0], rule.due_on), min(months, default=None))
+            self._seen[key] = due
+        return self._seen[key]
+
+
 def _cells(
     row: Sequence[Any],
-    assignments: list[Assignment],
-    rules: dict[int, list[Rule]],
+    required: Requirements,
     facts: tuple[dict[tuple[int, str], date], set[tuple[int, str]], dict[tuple[int, str], int]],
     today: date,
 ) -> dict[str, Standing]:
     user_id, _, _, team_id, organisation_id, _, _, sector = row
     done, started, best = facts
-    due: dict[str, tuple[date, int | None]] = {}
-    for a in assignments:
-        if a.id is None or not applies(a, team_id, organisation_id, sector):
-            continue
-        for rule in rules.get(a.id, []):
-            earlier = due.get(rule.module_id)
-            months = rule.recertify_months
-            if earlier is not None:
-                months = (
-                    min(m for m in (earlier[1], months) if m) if (earlier[1] or months) else None
-                )
-                due[rule.module_id] = (min(earlier[0], rule.due_on), months)
-            else:
-                due[rule.module_id] = (rule.due_on, months)
     return {
         module_id: standing(
             today=today,
@@ -469,7 +498,7 @@ def _cells(
             started=(user_id, module_id) in started,
             best_score=best.get((user_id, module_id)),
         )
-        for module_id, (due_on, months) in due.items()
+        for module_id, (due_on, months) in required.of(team_id, organisation_id, sector).items()
     }
 
 
@@ -487,10 +516,12 @@ def _keep(person: Person, filters: Filters) -> bool:
 def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, today: date) -> Matrix:
     """The filtered, sorted page of the people × modules matrix, with its summary."""
     assignments, rules, columns = rules_for(db, scope, catalog, filters)
+    required = Requirements(assignments, rules)
     people = people_query(scope, filters)
     rows = db.exec(people).all()
-    facts = facts_for(db, people, [c.module_id for c in columns])
-    everyone = [_person(r, _cells(r, assignments, rules, facts, today)) for r in rows]
+    module_ids = [c.module_id for c in columns]
+    facts = facts_for(db, people, module_ids, with_best=False)
+    everyone = [_person(r, _cells(r, required, facts, today)) for r in rows]
     kept = [p for p in everyone if _keep(p, filters)]
     keys = {
         "name": lambda p: (p.name.lower(), p.user_id),
@@ -503,6 +534,11 @@ def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, tod
     pages = max(1, -(-len(kept) // PER_PAGE))
     page = min(filters.page, pages)
     shown = kept[(page - 1) * PER_PAGE : page * PER_PAGE]
+    best = best_scores(db, [p.user_id for p in shown] or [-1], module_ids or ["-"])
+    for person in shown:
+        person.cells = {
+            m: replace(c, best_score=best.get((person.user_id, m))) for m, c in person.cells.items()
+        }
     used = {m for p in kept for m in p.cells}
     return Matrix(
         [c for c in columns if c.module_id in used],
@@ -552,6 +588,7 @@ def export_rows(
     """The filtered matrix as rows for a CSV file, one per person and required module,
     produced a thousand people at a time so memory does not grow with the export."""
     assignments, rules, columns = rules_for(db, scope, catalog, filters)
+    required = Requirements(assignments, rules)
     titles = {c.module_id: c.title for c in columns}
     base = people_query(scope, filters).order_by(col(User.id))
     last = 0
@@ -562,7 +599,7 @@ def export_rows(
             return
         facts = facts_for(db, chunk, list(titles))
         for row in rows:
-            person = _person(row, _cells(row, assignments, rules, facts, today))
+            person = _person(row, _cells(row, required, facts, today))
             if not _keep(person, filters):
                 continue
             for module_id, cell in sorted(person.cells.items()):
