@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
 from elearn.config import Settings
 from elearn.content.catalog import Catalog, CourseView, ModuleView
-from elearn.models import Organisation, Partnership, QuizAttempt, Team, TeamManager, User
+from elearn.models import (
+    Assignment,
+    Organisation,
+    Partnership,
+    QuizAttempt,
+    Team,
+    TeamManager,
+    User,
+    utcnow,
+)
 from elearn.services import progress, quiz
 from elearn.services.passwords import hash_password
 
@@ -157,6 +167,21 @@ def seed_learners(db: Session, catalog: Catalog, settings: Settings) -> list[Dem
         assert org is not None and org.id is not None
         team = db.exec(select(Team).where(Team.organisation_id == org.id)).first()
         track = course.track(org.sector) or course.tracks[0]
+        if (
+            team is not None
+            and not db.exec(select(Assignment).where(Assignment.team_id == team.id)).first()
+        ):
+            db.add(  # so that the demo manager's team view has something to show
+                Assignment(
+                    partnership_id=pid,
+                    course_id=course.id,
+                    track_id=track.id,
+                    team_id=team.id,
+                    due_on=utcnow().date() + timedelta(days=21),
+                    recertify_months=12,
+                )
+            )
+            db.commit()
         for stage, modules in STAGES:
             email = f"{stage}.learner@{pid}.demo.example"
             password = secrets.token_urlsafe(12)
