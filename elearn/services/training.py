@@ -24,6 +24,7 @@ from elearn.models import (
     LessonProgress,
     ModuleCompletion,
     Organisation,
+    Partnership,
     QuizAttempt,
     Team,
     TeamManager,
@@ -139,6 +140,7 @@ def require_scope(db: Session, user: User) -> Scope:
 class Filters:
     """The matrix filters as asked for, and notes on any that were ignored."""
 
+    partnership: str | None = None
     organisation: int | None = None
     team: int | None = None
     sector: str | None = None
@@ -153,6 +155,7 @@ class Filters:
     def query(self, **changes: Any) -> dict[str, str]:
         """The query string for these filters, with some changed (for links)."""
         values: dict[str, Any] = {
+            "partnership": self.partnership,
             "organisation": self.organisation,
             "team": self.team,
             "sector": self.sector,
@@ -179,6 +182,7 @@ SORTS = {
 class Choices:
     """The values each filter can take for this viewer."""
 
+    partnerships: list[tuple[str, str]]  # id, name: the viewer's own
     organisations: list[Organisation]
     teams: list[Team]
     sectors: list[str]
@@ -208,7 +212,15 @@ def choices(db: Session, scope: Scope, catalog: Catalog) -> Choices:
     teams = list(db.exec(query).all())
     tracks = [(c.id, t.id, t.model.title) for c in catalog.courses for t in c.tracks]
     modules = [(c.id, m.id, m.model.title) for c in catalog.courses for m in c.modules.values()]
-    return Choices(organisations, teams, sorted({o.sector for o in organisations}), tracks, modules)
+    partnership = db.get(Partnership, scope.partnership_id)
+    return Choices(
+        [(scope.partnership_id, partnership.name if partnership else scope.partnership_id)],
+        organisations,
+        teams,
+        sorted({o.sector for o in organisations}),
+        tracks,
+        modules,
+    )
 
 
 def parse_filters(params: dict[str, str], found: Choices) -> Filters:
@@ -229,6 +241,7 @@ def parse_filters(params: dict[str, str], found: Choices) -> Filters:
     )
     filters.team = number("team", {t.id for t in found.teams if t.id}, "team")
     for name, allowed in (
+        ("partnership", {p for p, _ in found.partnerships}),
         ("sector", set(found.sectors)),
         ("track", {t for _, t, _ in found.tracks}),
         ("module", {m for _, m, _ in found.modules}),

@@ -54,6 +54,7 @@ def team_view(request: Request, db: SessionDep, viewer: SignedInDep) -> Response
         sorts=training.SORTS,
         chart=_chart(result.weeks),
         options={
+            "partnership": found.partnerships,
             "organisation": [(o.id, o.name) for o in found.organisations],
             "team": [(t.id, t.name) for t in found.teams],
             "sector": [(s, s.replace("-", " ").capitalize()) for s in found.sectors],

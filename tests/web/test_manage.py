@@ -234,6 +234,10 @@ def test_filters_search_sort_and_unknown_values(world: World) -> None:
     assert people_on(admin.get("/manage", params={"status": "overdue"}).text) == ["Zoe Late"]
     assert people_on(admin.get("/manage", params={"team": world.team_b}).text) == ["Bob Fresh"]
     assert people_on(admin.get("/manage", params={"q": "amy"}).text) == ["Amy Done"]
+    mine = admin.get("/manage", params={"partnership": world.org.partnership_id})
+    assert people_on(mine.text) == ["Amy Done", "Bob Fresh", "Zoe Late"]
+    other = admin.get("/manage", params={"partnership": "elsewhere"})
+    assert "The partnership filter was ignored" in other.text
     odd = admin.get("/manage", params={"team": "99999", "status": "nope", "sort": "x"})
     assert odd.status_code == 200
     assert "The team filter was ignored" in odd.text
