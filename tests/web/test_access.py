@@ -118,6 +118,7 @@ def csrf_world(
         "reset-token": lambda: reset.group(1),
         "invitation-token": lambda: invitation,
         "code": lambda: "ABCD-EFGH-JKMN-PQRS-TVWX-YZ23-4567",
+        "assignment_id": lambda: "1",
     }
 
 
@@ -150,6 +151,11 @@ FORMS = {
         "text": "Replaced"
     },
     "/admin/certificates/{code}/revoke": {"reason": "Issued in error"},
+    "/manage/assignments": {
+        "item": "track:sample:alpha",
+        "team": "1",
+        "due_on": "2027-03-31",
+    },
     "/admin/certificates/{code}/reissue": {"holder_name": "Sam Corrected"},
     "/courses/{course_id}/{track_id}/{module_id}/quiz/{attempt_id}": {
         "q-q1": ["0"],
