@@ -133,8 +133,8 @@ def download(request: Request, db: SessionDep, viewer: SignedInDep, code: str) -
 
 def _scope_query(
     db: Session, user: User, team: str, track: str
-) -> tuple[SelectOfScalar[Certificate] | None, list[Team]]:
-    """Certificates this manager or admin may see, filtered; None if they see none at all."""
+) -> tuple[SelectOfScalar[Certificate], list[Team]]:
+    """Certificates this manager or admin may see, filtered; NotFound for anyone else."""
     query = select(Certificate).join(User, col(User.id) == Certificate.user_id)
     if user.role == "admin":
         query = query.where(User.partnership_id == user.partnership_id)
@@ -153,7 +153,7 @@ def _scope_query(
         ).all()
         query = query.where(col(User.team_id).in_([t.id for t in teams]))
     else:
-        return None, []
+        raise NotFound("This page is for managers and partnership admins.")
     if team:
         chosen = next((t for t in teams if str(t.id) == team), None)
         if chosen is None:
@@ -169,10 +169,7 @@ def manage_certificates(
     request: Request, db: SessionDep, viewer: SignedInDep, team: str = "", track: str = ""
 ) -> Response:
     """The certificates of the people a manager or admin looks after, with a ZIP download."""
-    user = viewer.user
-    query, teams = _scope_query(db, user, team, track)
-    if query is None:
-        raise NotFound("This page is for managers and partnership admins.")
+    query, teams = _scope_query(db, viewer.user, team, track)
     rows = db.exec(query.limit(500)).all()
     return render(
         request,
@@ -191,10 +188,7 @@ def manage_zip(
     request: Request, db: SessionDep, viewer: SignedInDep, team: str = "", track: str = ""
 ) -> Response:
     """The filtered certificates' PDFs in one ZIP, streamed as it is built."""
-    user = viewer.user
-    query, _ = _scope_query(db, user, team, track)
-    if query is None:
-        raise NotFound("This page is for managers and partnership admins.")
+    query, _ = _scope_query(db, viewer.user, team, track)
     ids = [c.id for c in db.exec(query).all() if c.id is not None]
     engine = request.app.state.engine
 
