@@ -17,7 +17,7 @@ from elearn import __version__, logs
 from elearn.config import Settings, get_settings
 from elearn.content.catalog import CatalogStore, load_catalog
 from elearn.db import make_engine, upgrade
-from elearn.web import auth, certificates, errors, health, learn, manage, pages
+from elearn.web import api, api_tokens, auth, certificates, errors, health, learn, manage, pages
 from elearn.web.deps import CsrfCookie
 from elearn.web.ratelimit import SlidingWindow
 from elearn.web.security import SecurityHeaders
@@ -84,6 +84,8 @@ def create_app(settings: Settings | None = None, *, configure_logging: bool = Tr
     app.include_router(certificates.router)
     app.include_router(manage.router)
     app.include_router(health.router)
+    app.include_router(api_tokens.router)
+    app.include_router(api.router)
     errors.install(app)
     app.add_middleware(CsrfCookie, settings=settings)
     app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")

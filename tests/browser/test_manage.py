@@ -162,3 +162,38 @@ def test_required_training_pages_pass_axe(manager: Page) -> None:
     manager.get_by_role("button", name="Require this training").click()
     expect(manager.get_by_text("There is a problem")).to_be_visible()
     no_violations(manager, "required training, with errors")
+
+
+def test_an_admin_creates_and_revokes_an_api_token(
+    browser: Browser, sample_server: LiveServer
+) -> None:
+    email = f"admin-{uuid.uuid4().hex[:8]}@example.org"
+    with Session(sample_server.engine) as db:
+        db.add(
+            User(
+                email=email,
+                name="Ada Admin",
+                password_hash=hash_password(PASSWORD),
+                role="admin",
+                partnership_id="nottinghamshire",
+            )
+        )
+        db.commit()
+    for page in _signed_in(browser, sample_server, email):
+        page.get_by_role("link", name="API tokens").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Reporting API tokens")
+        no_violations(page, "API tokens")
+        page.get_by_role("button", name="Create token").click()
+        expect(page.get_by_text("There is a problem")).to_be_visible()
+        no_violations(page, "API tokens, with an error")
+        page.get_by_label("Name").fill("County data team")
+        page.get_by_role("button", name="Create token").click()
+        token = page.get_by_label("Your new token").input_value()
+        assert len(token) >= 32
+        no_violations(page, "API tokens, new token shown")
+        api = page.request.get("/api/v1/people", headers={"Authorization": f"Bearer {token}"})
+        assert api.status == 200
+        page.get_by_role("button", name="Revoke County data team").click()
+        expect(page.get_by_text("Revoked", exact=True)).to_be_visible()
+        gone = page.request.get("/api/v1/people", headers={"Authorization": f"Bearer {token}"})
+        assert gone.status == 401

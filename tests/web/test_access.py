@@ -119,6 +119,7 @@ def csrf_world(
         "invitation-token": lambda: invitation,
         "code": lambda: "ABCD-EFGH-JKMN-PQRS-TVWX-YZ23-4567",
         "assignment_id": lambda: "1",
+        "token_id": lambda: "1",
     }
 
 
@@ -151,6 +152,7 @@ FORMS = {
         "text": "Replaced"
     },
     "/admin/certificates/{code}/revoke": {"reason": "Issued in error"},
+    "/admin/api-tokens": {"name": "Data team"},
     "/manage/assignments": {
         "item": "track:sample:alpha",
         "team": "1",
