@@ -17,7 +17,18 @@ from elearn import __version__, logs
 from elearn.config import Settings, get_settings
 from elearn.content.catalog import CatalogStore, load_catalog
 from elearn.db import make_engine, upgrade
-from elearn.web import api, api_tokens, auth, certificates, errors, health, learn, manage, pages
+from elearn.web import (
+    api,
+    api_tokens,
+    auth,
+    certificates,
+    errors,
+    health,
+    invitations,
+    learn,
+    manage,
+    pages,
+)
 from elearn.web.deps import CsrfCookie
 from elearn.web.ratelimit import SlidingWindow
 from elearn.web.security import SecurityHeaders
@@ -83,6 +94,7 @@ def create_app(settings: Settings | None = None, *, configure_logging: bool = Tr
     app.include_router(learn.router)
     app.include_router(certificates.router)
     app.include_router(manage.router)
+    app.include_router(invitations.router)
     app.include_router(health.router)
     app.include_router(api_tokens.router)
     app.include_router(api.router)

@@ -17,6 +17,7 @@ from elearn.models import (
     LoginAttempt,
     Organisation,
     PasswordReset,
+    TeamManager,
     User,
     utcnow,
 )
@@ -247,7 +248,7 @@ def complete_password_reset(db: Session, *, token: str, password: str) -> User:
     return user
 
 
-def create_invitation(
+def add_invitation(
     db: Session,
     *,
     email: str,
@@ -257,7 +258,7 @@ def create_invitation(
     invited_by: int | None,
     settings: Settings,
 ) -> str:
-    """Create an invitation and email its link; returns the link's token."""
+    """Add an invitation to the caller's transaction (not committed); returns its token."""
     token, digest = new_token()
     expires = utcnow() + timedelta(days=settings.invitation_days)
     db.add(
@@ -271,7 +272,13 @@ def create_invitation(
             expires_at=expires,
         )
     )
-    db.commit()
+    return token
+
+
+def send_invitation_email(
+    db: Session, *, email: str, organisation_id: int, token: str, settings: Settings
+) -> None:
+    """Email an invitation's link (after its invitation is committed)."""
     org = db.get(Organisation, organisation_id)
     link = f"{settings.base_url.rstrip('/')}/invitations/{token}"
     send_mail(
@@ -283,6 +290,32 @@ def create_invitation(
             f"on trauma-informed practice learning.\n\nAccept within "
             f"{settings.invitation_days} days:\n\n{link}\n\nThe link works once.\n"
         ),
+    )
+
+
+def create_invitation(
+    db: Session,
+    *,
+    email: str,
+    organisation_id: int,
+    team_id: int | None,
+    role: str,
+    invited_by: int | None,
+    settings: Settings,
+) -> str:
+    """Create an invitation and email its link; returns the link's token."""
+    token = add_invitation(
+        db,
+        email=email,
+        organisation_id=organisation_id,
+        team_id=team_id,
+        role=role,
+        invited_by=invited_by,
+        settings=settings,
+    )
+    db.commit()
+    send_invitation_email(
+        db, email=email, organisation_id=organisation_id, token=token, settings=settings
     )
     return token
 
@@ -332,6 +365,10 @@ def accept_invitation(db: Session, *, token: str, name: str, password: str) -> U
     )
     invitation.accepted_at = utcnow()
     db.add_all([user, invitation])
+    if invitation.role == "manager" and invitation.team_id is not None:
+        db.flush()
+        assert user.id is not None
+        db.add(TeamManager(team_id=invitation.team_id, user_id=user.id))
     db.commit()
     db.refresh(user)
     return user

@@ -1,0 +1,456 @@
+"""Inviting people to a team: one at a time, or a whole CSV file that is checked row by row
+and either invited in full or not at all. Links are made and emailed by accounts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import smtplib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from elearn.config import Settings
+from elearn.errors import FormError, NotFound, UserFacingError
+from elearn.models import Invitation, Organisation, Team, TeamManager, User, utcnow
+from elearn.services import accounts, training
+from elearn.services.sessions import _aware
+
+log = logging.getLogger("elearn.invitations")
+
+MAX_BYTES = 1_000_000
+MAX_ROWS = 1000
+MAX_NAME = 200
+MAX_EMAIL = 320
+RECENT = 50
+ROLES = {"learner": "Learner", "manager": "Manager"}
+# A cell starting with one of these is run as a formula by spreadsheet programs.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # not in text files
+_QUERY_CHUNK = 500  # emails per IN (...) query, well under SQLite's variable limit
+
+
+class UnreadableFile(UserFacingError):
+    """The uploaded file cannot be read as a CSV of names and emails."""
+
+
+# Who may invite to which teams ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The teams a manager (those they manage) or partnership admin (all) may invite to."""
+
+    inviter: User
+    teams: list[Team]
+    organisations: dict[int, Organisation]
+
+    def team(self, raw: str) -> Team:
+        """The team with this id among the reachable ones; NotFound for any other value."""
+        found = next((t for t in self.teams if str(t.id) == raw.strip()), None)
+        if found is None:
+            raise NotFound("There is no such team among the teams you look after.")
+        return found
+
+    def grouped(self) -> list[tuple[Organisation, list[Team]]]:
+        """Teams under their organisations, for a select with option groups."""
+        groups: dict[int, list[Team]] = {}
+        for team in self.teams:
+            groups.setdefault(team.organisation_id, []).append(team)
+        return [(self.organisations[org_id], teams) for org_id, teams in groups.items()]
+
+    def roles(self) -> dict[str, str]:
+        """Roles this person may invite as: admins may also invite managers."""
+        return ROLES if self.inviter.role == "admin" else {"learner": ROLES["learner"]}
+
+
+def reach_of(db: Session, user: User) -> Reach:
+    """What this person may invite to; NotFound for anyone but managers and admins."""
+    scope = training.require_scope(db, user)
+    query = select(Team, Organisation).join(
+        Organisation, col(Organisation.id) == Team.organisation_id
+    )
+    if scope.team_ids is None:
+        query = query.where(Organisation.partnership_id == scope.partnership_id)
+    else:
+        query = query.join(TeamManager, col(TeamManager.team_id) == Team.id).where(
+            TeamManager.user_id == user.id
+        )
+    pairs = db.exec(query.order_by(col(Organisation.name), col(Team.name))).all()
+    return Reach(
+        inviter=user,
+        teams=[team for team, _ in pairs],
+        organisations={org.id: org for _, org in pairs if org.id is not None},
+    )
+
+
+# Rows and their problems ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One person to invite, with the file's line number (0 for the one-person form)."""
+
+    line: int
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why one row cannot be invited; `field` is "name" or "email"."""
+
+    line: int
+    field: str
+    message: str
+    row: Row
+
+
+@dataclass
+class Checked:
+    """Every row of a file, sorted into those that may be invited and those that may not."""
+
+    accepted: list[Row] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def problem_lines(self) -> list[int]:
+        """The line numbers with a problem, each once, in order."""
+        return sorted({p.line for p in self.problems})
+
+    def by_line(self) -> list[tuple[Row, list[str]]]:
+        """Each row with a problem, once, with every message about it."""
+        grouped: dict[int, tuple[Row, list[str]]] = {}
+        for problem in self.problems:
+            grouped.setdefault(problem.line, (problem.row, []))[1].append(problem.message)
+        return [grouped[line] for line in sorted(grouped)]
+
+
+def _own_problems(name: str, email: str) -> dict[str, str]:
+    """What is wrong with a name and email on their own, by field."""
+    problems: dict[str, str] = {}
+    if len(name) > MAX_NAME:
+        problems["name"] = f"Name must be {MAX_NAME} characters or fewer"
+    elif name.startswith(FORMULA_START):
+        problems["name"] = (
+            "Name must not start with =, +, - or @ (a spreadsheet would run it as a formula)"
+        )
+    if not email:
+        problems["email"] = "Enter an email address"
+    elif len(email) > MAX_EMAIL or not accounts.EMAIL.match(email):
+        problems["email"] = "Enter an email address in the correct format, like name@example.org"
+    return problems
+
+
+def _chunks(items: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(items), _QUERY_CHUNK):
+        yield items[start : start + _QUERY_CHUNK]
+
+
+def _with_accounts(db: Session, emails: list[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(emails):
+        found.update(db.exec(select(User.email).where(col(User.email).in_(chunk))).all())
+    return found
+
+
+def _waiting(db: Session, emails: list[str], team_id: int) -> dict[str, datetime]:
+    """Emails with an open invitation to this team, and when the newest one expires."""
+    found: dict[str, datetime] = {}
+    for chunk in _chunks(emails):
+        for email, expires in db.exec(
+            select(Invitation.email, Invitation.expires_at).where(
+                Invitation.team_id == team_id,
+                col(Invitation.accepted_at).is_(None),
+                col(Invitation.expires_at) > utcnow(),
+                col(Invitation.email).in_(chunk),
+            )
+        ).all():
+            found[email] = max(found.get(email, expires), expires)
+    return found
+
+
+def _day(moment: datetime) -> str:
+    return f"{_aware(moment):%-d %B %Y}"
+
+
+def check_rows(db: Session, rows: list[Row], team: Team | None) -> Checked:
+    """Check every row: format, repeats within the file, existing accounts, and (given a team)
+    invitations to it still waiting."""
+    checked = Checked()
+    first_line: dict[str, int] = {}
+    for row in rows:
+        own = _own_problems(row.name, row.email)
+        if "email" not in own:
+            if row.email in first_line:
+                own["email"] = f"This email address is already on line {first_line[row.email]}"
+            else:
+                first_line[row.email] = row.line
+        checked.problems += [Problem(row.line, f, m, row) for f, m in own.items()]
+    emails = list(first_line)
+    taken = _with_accounts(db, emails)
+    waiting = _waiting(db, emails, team.id) if team is not None and team.id is not None else {}
+    for row in rows:
+        if first_line.get(row.email) != row.line:
+            continue
+        if row.email in taken:
+            message = "This email address already has an account, so it needs no invitation"
+            checked.problems.append(Problem(row.line, "email", message, row))
+        elif row.email in waiting and team is not None:
+            message = (
+                f"This email address already has an invitation to {team.name} waiting: "
+                f"it works until {_day(waiting[row.email])}"
+            )
+            checked.problems.append(Problem(row.line, "email", message, row))
+    bad = set(checked.problem_lines)
+    checked.accepted = [row for row in rows if row.line not in bad]
+    checked.problems.sort(key=lambda p: (p.line, p.field != "email"))
+    return checked
+
+
+# Sending ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sent:
+    """An invitation made: to whom, until when, and whether its email went."""
+
+    row: Row
+    expires_on: date
+    emailed: bool
+
+
+def _create(
+    db: Session, *, reach: Reach, team: Team, row: Row, role: str, settings: Settings
+) -> Sent:
+    assert team.id is not None
+    try:
+        accounts.create_invitation(
+            db,
+            email=row.email,
+            organisation_id=team.organisation_id,
+            team_id=team.id,
+            role=role,
+            invited_by=reach.inviter.id,
+            settings=settings,
+        )
+        emailed = True
+    except (OSError, smtplib.SMTPException):
+        # The invitation is saved before its email is sent; say so rather than fail.
+        log.exception("could not send an invitation email")
+        emailed = False
+    expires = (utcnow() + timedelta(days=settings.invitation_days)).date()
+    return Sent(row, expires, emailed)
+
+
+def invite_one(
+    db: Session,
+    *,
+    reach: Reach,
+    team_id: str,
+    name: str,
+    email: str,
+    role: str,
+    settings: Settings,
+) -> tuple[Team, Sent]:
+    """Invite one person to a team within reach. FormError with a message for each field
+    that is not right; NotFound for a team or role the inviter may not choose."""
+    team = reach.team(team_id) if team_id.strip() else None
+    if role not in reach.roles():
+        raise NotFound("You cannot invite people with that role.")
+    row = Row(0, name.strip(), accounts.normalise_email(email))
+    errors = {p.field: p.message for p in check_rows(db, [row], team).problems}
+    if team is None:
+        errors["team"] = "Select the team to invite them to"
+    if errors:
+        raise FormError({f: errors[f] for f in ("name", "email", "team") if f in errors})
+    assert team is not None
+    return team, _create(db, reach=reach, team=team, row=row, role=role, settings=settings)
+
+
+def invite_all(
+    db: Session, *, reach: Reach, team: Team, rows: list[Row], settings: Settings
+) -> tuple[Checked, list[Sent]]:
+    """Check every row; invite them all as learners when none has a problem, else nobody.
+    The invitations are written in one transaction; their emails go once it is committed."""
+    checked = check_rows(db, rows, team)
+    if checked.problems or not checked.accepted:
+        return checked, []
+    assert team.id is not None
+    try:
+        tokens = [
+            accounts.add_invitation(
+                db,
+                email=row.email,
+                organisation_id=team.organisation_id,
+                team_id=team.id,
+                role="learner",
+                invited_by=reach.inviter.id,
+                settings=settings,
+            )
+            for row in checked.accepted
+        ]
+        db.commit()
+    except Exception:
+        db.rollback()
+        raise
+    expires = (utcnow() + timedelta(days=settings.invitation_days)).date()
+    sent = []
+    for row, token in zip(checked.accepted, tokens, strict=True):
+        try:
+            accounts.send_invitation_email(
+                db,
+                email=row.email,
+                organisation_id=team.organisation_id,
+                token=token,
+                settings=settings,
+            )
+            emailed = True
+        except (OSError, smtplib.SMTPException):
+            log.exception("could not send an invitation email")
+            emailed = False
+        sent.append(Sent(row, expires, emailed))
+    return checked, sent
+
+
+# Reading a CSV file -------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without a byte order mark), else Windows-1252 as older Excel saves."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableFile(
+        "The selected file could not be read as text. Save it from your spreadsheet as "
+        "“CSV UTF-8” and try again"
+    )
+
+
+def _looks_binary(text: str) -> bool:
+    return _CONTROL.search(text) is not None
+
+
+def _delimiter(text: str) -> str:
+    """Commas; or semicolons or tabs, as some spreadsheets use, if the header has no commas."""
+    first = text.lstrip("\r\n").split("\n", 1)[0]
+    if "," not in first:
+        for other in (";", "\t"):
+            if other in first:
+                return other
+    return ","
+
+
+def _columns(header: list[str]) -> tuple[int | None, int]:
+    """Positions of the name and email columns in the header row."""
+    names = [cell.strip().lstrip("\ufeff").lower() for cell in header]
+    if names.count("email") > 1 or names.count("name") > 1:
+        raise UnreadableFile("The header row must name each column once: name and email")
+    if "email" not in names:
+        if any(accounts.EMAIL.match(accounts.normalise_email(c)) for c in header):
+            raise UnreadableFile(
+                "The first line must be a header row naming the columns, like name,email. "
+                "The first line of this file is a person"
+            )
+        raise UnreadableFile(
+            "The file must have a header row with a column called email (and one called name)"
+        )
+    return (names.index("name") if "name" in names else None), names.index("email")
+
+
+def _cell(record: list[str], at: int | None) -> str:
+    return record[at].strip() if at is not None and at < len(record) else ""
+
+
+def read_csv(data: bytes) -> list[Row]:
+    """The people in an uploaded CSV file, each with its line number (the header is line 1).
+    Blank rows are skipped; UnreadableFile says what is wrong with a file that cannot be read."""
+    if len(data) > MAX_BYTES:
+        raise UnreadableFile("The selected file must be smaller than 1 MB")
+    if not data.strip():
+        raise UnreadableFile("The selected file is empty")
+    if b"\x00" in data:
+        raise UnreadableFile("The selected file must be a CSV file")
+    text = _decode(data)
+    if _looks_binary(text):
+        raise UnreadableFile("The selected file must be a CSV file")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    rows: list[Row] = []
+    columns: tuple[int | None, int] | None = None
+    try:
+        while True:
+            line = reader.line_num + 1  # where the next record starts
+            record = next(reader, None)
+            if record is None:
+                break
+            if not any(cell.strip() for cell in record):
+                continue
+            if columns is None:
+                columns = _columns(record)
+                continue
+            if len(rows) == MAX_ROWS:
+                raise UnreadableFile(
+                    f"The file has more than {MAX_ROWS:,} people. Split it into files of "
+                    f"{MAX_ROWS:,} or fewer"
+                )
+            name_at, email_at = columns
+            email = accounts.normalise_email(_cell(record, email_at))
+            rows.append(Row(line, _cell(record, name_at), email))
+    except csv.Error as exc:
+        raise UnreadableFile(
+            f"The selected file could not be read as CSV at line {reader.line_num}: {exc}"
+        ) from None
+    if not rows:
+        raise UnreadableFile("The selected file has a header row but nobody to invite")
+    return rows
+
+
+# Recent invitations -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recent:
+    """An invitation as listed for the staff who can see it: never its token."""
+
+    email: str
+    team: str
+    role: str
+    sent: datetime
+    status: str  # waiting | accepted | expired
+    until: datetime  # accepted at, or expires at
+
+
+def status_of(invitation: Invitation, now: datetime) -> str:
+    """waiting, accepted or expired."""
+    if invitation.accepted_at is not None:
+        return "accepted"
+    return "expired" if _aware(invitation.expires_at) < now else "waiting"
+
+
+def recent(db: Session, reach: Reach, *, limit: int = RECENT) -> list[Recent]:
+    """The newest invitations to the teams within reach."""
+    names = {team.id: team.name for team in reach.teams}
+    if not names:
+        return []
+    query = select(Invitation).where(col(Invitation.team_id).in_(list(names)))
+    now = utcnow()
+    found = db.exec(
+        query.order_by(col(Invitation.created_at).desc(), col(Invitation.id).desc()).limit(limit)
+    ).all()
+    return [
+        Recent(
+            email=inv.email,
+            team=names.get(inv.team_id, ""),
+            role=ROLES.get(inv.role, inv.role),
+            sent=_aware(inv.created_at),
+            status=status_of(inv, now),
+            until=_aware(inv.accepted_at or inv.expires_at),
+        )
+        for inv in found
+    ]
