@@ -25,6 +25,7 @@ bench:        ## run the benchmarks (needs wrk: apt-get install -y wrk)
 	.venv/bin/python bench/quiz_submissions.py
 	.venv/bin/python bench/certificates.py
 	.venv/bin/python bench/verify_pages.py
+	.venv/bin/python bench/manager_views.py
 
 static:       ## rebuild static/ from the pinned npm packages
 	cd static/build && npm ci && npm run build
