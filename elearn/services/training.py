@@ -338,10 +338,18 @@ class Rule:
 def rules_for(
     db: Session, scope: Scope, catalog: Catalog, filters: Filters
 ) -> tuple[list[Assignment], dict[int, list[Rule]], list[Column]]:
-    """Assignments of the partnership, each expanded into the modules it requires."""
-    assignments = list(
-        db.exec(select(Assignment).where(Assignment.partnership_id == scope.partnership_id)).all()
-    )
+    """Assignments that can apply to people in scope, each expanded into its modules."""
+    query = select(Assignment).where(Assignment.partnership_id == scope.partnership_id)
+    if scope.team_ids is not None:  # a manager: their teams, and those teams' organisations
+        teams = (-1, *scope.team_ids)
+        orgs = select(Team.organisation_id).where(col(Team.id).in_(teams))
+        sectors = select(Organisation.sector).where(col(Organisation.id).in_(orgs))
+        query = query.where(
+            col(Assignment.team_id).in_(teams)
+            | col(Assignment.organisation_id).in_(orgs)
+            | col(Assignment.sector).in_(sectors)
+        )
+    assignments = list(db.exec(query).all())
     expanded: dict[int, list[Rule]] = {}
     columns: dict[tuple[str, str], Column] = {}
     for a in assignments:
@@ -408,7 +416,12 @@ def applies(a: Assignment, team_id: int | None, organisation_id: int | None, sec
 
 
 def facts_for(
-    db: Session, people: Any, module_ids: list[str], *, with_best: bool = True
+    db: Session,
+    people: Any,
+    module_ids: list[str],
+    *,
+    with_best: bool = True,
+    with_started: bool = True,
 ) -> tuple[dict[tuple[int, str], date], set[tuple[int, str]], dict[tuple[int, str], int]]:
     """Latest completion, "started" and (if asked) best score per (person, module)."""
     ids = people.with_only_columns(User.id).scalar_subquery()
@@ -424,16 +437,23 @@ def facts_for(
         .group_by(col(ModuleCompletion.user_id), col(ModuleCompletion.module_id))
     ).all():
         done[(user_id, module_id)] = _day(when)
-    started = {
+    started = started_pairs(db, ids, modules) if with_started else set()
+    best = best_scores(db, ids, modules) if with_best else {}
+    return done, started, best
+
+
+def started_pairs(db: Session, ids: Any, module_ids: list[str]) -> set[tuple[int, str]]:
+    """(person, module) pairs with at least one lesson opened or skipped."""
+    return {
         (user_id, module_id)
         for user_id, module_id in db.exec(
             select(LessonProgress.user_id, LessonProgress.module_id)
-            .where(col(LessonProgress.user_id).in_(ids), col(LessonProgress.module_id).in_(modules))
+            .where(
+                col(LessonProgress.user_id).in_(ids), col(LessonProgress.module_id).in_(module_ids)
+            )
             .distinct()
         ).all()
     }
-    best = best_scores(db, ids, modules) if with_best else {}
-    return done, started, best
 
 
 def best_scores(db: Session, ids: Any, module_ids: list[str]) -> dict[tuple[int, str], int]:
@@ -533,7 +553,12 @@ def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, tod
     people = people_query(scope, filters)
     rows = db.exec(people).all()
     module_ids = [c.module_id for c in columns]
-    facts = facts_for(db, people, module_ids, with_best=False)
+    # Whether a lesson was opened tells "in progress" from "not started": needed for everyone
+    # only when filtering or sorting by it; otherwise just for the page shown, below.
+    everyone_started = filters.status in ("in_progress", "not_started") or (
+        filters.sort == "attention"
+    )
+    facts = facts_for(db, people, module_ids, with_best=False, with_started=everyone_started)
     everyone = [_person(r, _cells(r, required, facts, today)) for r in rows]
     kept = [p for p in everyone if _keep(p, filters)]
     keys = {
@@ -547,10 +572,19 @@ def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, tod
     pages = max(1, -(-len(kept) // PER_PAGE))
     page = min(filters.page, pages)
     shown = kept[(page - 1) * PER_PAGE : page * PER_PAGE]
-    best = best_scores(db, [p.user_id for p in shown] or [-1], module_ids or ["-"])
+    shown_ids = [p.user_id for p in shown] or [-1]
+    best = best_scores(db, shown_ids, module_ids or ["-"])
+    started = set() if everyone_started else started_pairs(db, shown_ids, module_ids or ["-"])
     for person in shown:
         person.cells = {
-            m: replace(c, best_score=best.get((person.user_id, m))) for m, c in person.cells.items()
+            m: replace(
+                c,
+                best_score=best.get((person.user_id, m)),
+                status="in_progress"
+                if c.status == "not_started" and (person.user_id, m) in started
+                else c.status,
+            )
+            for m, c in person.cells.items()
         }
     used = {m for p in kept for m in p.cells}
     return Matrix(

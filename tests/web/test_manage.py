@@ -398,3 +398,18 @@ def test_every_manager_route_refuses_people_without_the_scope(world: World) -> N
     assert world.manager_a.get(f"/manage/people/{person}").status_code == 200
     assert world.manager_b.get(f"/manage/people/{person}").status_code == 404
     assert "Ada Private" not in world.manager_b.get("/manage/export.csv").text
+
+
+def test_in_progress_and_not_started_are_told_apart_on_the_page_and_in_filters(
+    world: World,
+) -> None:
+    world.require(team_id=world.team_a, module_id="shared-basics", due_in=90)
+    world.add_person("Ann Begun", world.team_a, started=["shared-basics"])
+    world.add_person("Bob Idle", world.team_a)
+    page = world.manager_a.get("/manage").text
+    assert cell_statuses(page, "Ann Begun") == ["In progress"]
+    assert cell_statuses(page, "Bob Idle") == ["Not started"]
+    begun = world.manager_a.get("/manage", params={"status": "in_progress"}).text
+    assert people_on(begun) == ["Ann Begun"]
+    idle = world.manager_a.get("/manage", params={"status": "not_started"}).text
+    assert people_on(idle) == ["Bob Idle"]
