@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from elearn.certificates.signing import load_private_key
+
 DEV_SECRET = "development-only-secret-key-do-not-use"  # noqa: S105 - refused outside development
 
 
@@ -64,6 +66,11 @@ class Settings(BaseSettings):
             self.secret_key = DEV_SECRET
         elif self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("ELEARN_SECRET_KEY must not be the development key in production")
+        for partnership, text in self.signing_keys.items():
+            try:
+                load_private_key(text)
+            except ValueError as exc:  # the message never repeats the key
+                raise ValueError(f"ELEARN_SIGNING_KEYS, {partnership}: {exc}") from None
         if self.environment == "production" and not self.signing_keys:
             raise ValueError(
                 "ELEARN_SIGNING_KEYS must be set in production (see `elearn certificates keygen`)"

@@ -199,22 +199,3 @@ def parse_published_keys(document: Mapping[str, Any]) -> dict[str, Ed25519Public
             raise ValueError(f"key {number} has an id that does not match its public key")
         keys[key_id(public_key)] = public_key
     return keys
-
-
-def parse_signing_keys(text: str) -> dict[str, Ed25519PrivateKey]:
-    """Private keys by partnership slug from the JSON of ELEARN_SIGNING_KEYS."""
-    try:
-        mapping = json.loads(text)
-    except json.JSONDecodeError:
-        raise ValueError(
-            'ELEARN_SIGNING_KEYS should be JSON like {"nottinghamshire": "ed25519:..."}'
-        ) from None
-    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
-        raise ValueError("ELEARN_SIGNING_KEYS should map each partnership to its key text")
-    keys = {}
-    for slug, key_text in mapping.items():
-        try:
-            keys[slug] = load_private_key(key_text)
-        except ValueError as exc:
-            raise ValueError(f"ELEARN_SIGNING_KEYS, {slug}: {exc}") from None
-    return keys

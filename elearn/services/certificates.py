@@ -9,7 +9,6 @@ import json
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
 from typing import IO, Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -31,6 +30,7 @@ from elearn.models import (
     User,
     utcnow,
 )
+from elearn.services.sessions import _aware
 
 PRACTICE_LEVELS = {
     "informed": "Trauma-informed",
@@ -178,10 +178,6 @@ def issue_for_track(
     return _store(
         db, settings=settings, data=data, user_id=user_id, track_completion_id=completion.id
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # Reading ------------------------------------------------------------------------------
@@ -430,8 +426,3 @@ def zip_stream(db: Session, ids: Iterable[int], batch: int = 200) -> Iterator[by
                 yield sink.take()
             db.expunge_all()
     yield sink.take()
-
-
-def issued_on(certificate: Certificate) -> date:
-    """The day the certificate was issued."""
-    return _aware(certificate.issued_at).date()

@@ -45,27 +45,24 @@ def _due(db: Session, catalog: Catalog, partnership_id: str, today: date) -> lis
     scope = training.Scope(partnership_id, None)
     filters = training.Filters()
     assignments, rules, columns = training.rules_for(db, scope, catalog, filters)
+    required = training.Requirements(assignments, rules)
     titles = {c.module_id: c.title for c in columns}
     people = training.people_query(scope, filters)
-    facts = training.facts_for(db, people, list(titles))
-    done, started, best = facts
+    done, started, _ = training.facts_for(db, people, list(titles), with_best=False)
     found = []
     for row in db.exec(people).all():
         user_id, name, email, team_id, organisation_id, _, _, sector = row
         due = Due(user_id, name, email, team_id)
-        for a in assignments:
-            if a.id is None or not training.applies(a, team_id, organisation_id, sector):
-                continue
-            for rule in rules.get(a.id, []):
-                cell = training.standing(
-                    today=today,
-                    due_on=rule.due_on,
-                    recertify_months=rule.recertify_months,
-                    completed_on=done.get((user_id, rule.module_id)),
-                    started=(user_id, rule.module_id) in started,
-                )
-                if cell.status in NEEDS_NUDGE:
-                    due.items.setdefault(a.id, []).append((titles[rule.module_id], cell))
+        for assignment_id, rule in required.rules(team_id, organisation_id, sector):
+            cell = training.standing(
+                today=today,
+                due_on=rule.due_on,
+                recertify_months=rule.recertify_months,
+                completed_on=done.get((user_id, rule.module_id)),
+                started=(user_id, rule.module_id) in started,
+            )
+            if cell.status in NEEDS_NUDGE:
+                due.items.setdefault(assignment_id, []).append((titles[rule.module_id], cell))
         if due.items:
             found.append(due)
     return found

@@ -407,14 +407,6 @@ def people_query(scope: Scope, filters: Filters) -> Any:
     return query
 
 
-def applies(a: Assignment, team_id: int | None, organisation_id: int | None, sector: str) -> bool:
-    if a.team_id is not None:
-        return a.team_id == team_id
-    if a.organisation_id is not None:
-        return a.organisation_id == organisation_id
-    return a.sector is not None and a.sector == sector
-
-
 def facts_for(
     db: Session,
     people: Any,
@@ -480,7 +472,7 @@ class Requirements:
     per combination: people in the same team share it."""
 
     def __init__(self, assignments: list[Assignment], rules: dict[int, list[Rule]]) -> None:
-        self._by: dict[tuple[str, object], list[Rule]] = defaultdict(list)
+        self._by: dict[tuple[str, object], list[tuple[int, Rule]]] = defaultdict(list)
         for a in assignments:
             key: tuple[str, object] = (
                 ("team", a.team_id)
@@ -489,8 +481,18 @@ class Requirements:
                 if a.organisation_id is not None
                 else ("sector", a.sector)
             )
-            self._by[key].extend(rules.get(a.id or 0, []))
+            self._by[key].extend((a.id or 0, rule) for rule in rules.get(a.id or 0, []))
         self._seen: dict[tuple[object, ...], dict[str, tuple[date, int | None]]] = {}
+
+    def rules(
+        self, team_id: int | None, organisation_id: int | None, sector: str
+    ) -> list[tuple[int, Rule]]:
+        """(assignment id, rule) for every module required of such a person."""
+        return (
+            self._by.get(("team", team_id), [])
+            + self._by.get(("organisation", organisation_id), [])
+            + self._by.get(("sector", sector), [])
+        )
 
     def of(
         self, team_id: int | None, organisation_id: int | None, sector: str
@@ -499,11 +501,7 @@ class Requirements:
         key = (team_id, organisation_id, sector)
         if key not in self._seen:
             due: dict[str, tuple[date, int | None]] = {}
-            for rule in (
-                self._by.get(("team", team_id), [])
-                + self._by.get(("organisation", organisation_id), [])
-                + self._by.get(("sector", sector), [])
-            ):
+            for _, rule in self.rules(team_id, organisation_id, sector):
                 earlier = due.get(rule.module_id)
                 if earlier is None:
                     due[rule.module_id] = (rule.due_on, rule.recertify_months)
