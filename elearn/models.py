@@ -188,6 +188,8 @@ class QuizAttempt(SQLModel, table=True):
             sqlite_where=text("submitted_at IS NULL"),
             postgresql_where=text("submitted_at IS NULL"),
         ),
+        # Best scores come from the index, not from rows whose answers and review are large.
+        Index("ix_quizattempt_best", "user_id", "module_id", "score"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -209,7 +211,11 @@ class QuizAttempt(SQLModel, table=True):
 class ModuleCompletion(SQLModel, table=True):
     """A module completed, pinned to the version it was earned on. Never edited."""
 
-    __table_args__ = (UniqueConstraint("user_id", "course_id", "module_id", "module_version"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "course_id", "module_id", "module_version"),
+        # The team view reads a person's latest completion of each module from the index.
+        Index("ix_modulecompletion_latest", "user_id", "module_id", "completed_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)

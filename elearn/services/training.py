@@ -10,11 +10,12 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import DateTime, String, case, cast, distinct, func, literal, literal_column, true
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from elearn.content.catalog import Catalog
@@ -337,19 +338,21 @@ class Rule:
 
 def rules_for(
     db: Session, scope: Scope, catalog: Catalog, filters: Filters
-) -> tuple[list[Assignment], dict[int, list[Rule]], list[Column]]:
-    """Assignments that can apply to people in scope, each expanded into its modules."""
-    query = select(Assignment).where(Assignment.partnership_id == scope.partnership_id)
+) -> tuple[list[Any], dict[int, list[Rule]], list[Column]]:
+    """Assignments that can apply to people in scope (rows with an assignment's fields),
+    each expanded into its modules."""
+    table = Assignment.__table__  # type: ignore[attr-defined]
+    query = select_columns(table).where(table.c.partnership_id == scope.partnership_id)
     if scope.team_ids is not None:  # a manager: their teams, and those teams' organisations
         teams = (-1, *scope.team_ids)
         orgs = select(Team.organisation_id).where(col(Team.id).in_(teams))
         sectors = select(Organisation.sector).where(col(Organisation.id).in_(orgs))
         query = query.where(
-            col(Assignment.team_id).in_(teams)
-            | col(Assignment.organisation_id).in_(orgs)
-            | col(Assignment.sector).in_(sectors)
+            table.c.team_id.in_(teams)
+            | table.c.organisation_id.in_(orgs)
+            | table.c.sector.in_(sectors)
         )
-    assignments = list(db.exec(query).all())
+    assignments = list(db.connection().execute(query).all())
     expanded: dict[int, list[Rule]] = {}
     columns: dict[tuple[str, str], Column] = {}
     for a in assignments:
@@ -376,23 +379,29 @@ def rules_for(
     return assignments, expanded, list(columns.values())
 
 
-def people_query(scope: Scope, filters: Filters) -> Any:
-    """Everyone in scope who matches the filters, with organisation, team and sector."""
-    query = (
-        select(  # type: ignore[call-overload]
-            User.id,
-            User.name,
-            User.email,
-            User.team_id,
-            User.organisation_id,
-            Organisation.name,
-            Team.name,
-            Organisation.sector,
+def people_query(scope: Scope, filters: Filters, *, brief: bool = False) -> Any:
+    """Everyone in scope who matches the filters: id, name, email, team id, organisation
+    id, organisation, team and sector; `brief`: id, name, team id, organisation id, sector."""
+    if brief:
+        query = select_columns(
+            User.id, User.name, User.team_id, User.organisation_id, Organisation.sector
+        ).join(Organisation, col(Organisation.id) == User.organisation_id)
+    else:
+        query = (
+            select(  # type: ignore[call-overload]
+                User.id,
+                User.name,
+                User.email,
+                User.team_id,
+                User.organisation_id,
+                Organisation.name,
+                Team.name,
+                Organisation.sector,
+            )
+            .join(Organisation, col(Organisation.id) == User.organisation_id)
+            .outerjoin(Team, col(Team.id) == User.team_id)
         )
-        .join(Organisation, col(Organisation.id) == User.organisation_id)
-        .outerjoin(Team, col(Team.id) == User.team_id)
-        .where(Organisation.partnership_id == scope.partnership_id)
-    )
+    query = query.where(Organisation.partnership_id == scope.partnership_id)
     if scope.team_ids is not None:
         query = query.where(col(User.team_id).in_(scope.team_ids or (-1,)))
     if filters.organisation:
@@ -471,7 +480,7 @@ class Requirements:
     """What the assignments require of each (team, organisation, sector), worked out once
     per combination: people in the same team share it."""
 
-    def __init__(self, assignments: list[Assignment], rules: dict[int, list[Rule]]) -> None:
+    def __init__(self, assignments: Sequence[Any], rules: dict[int, list[Rule]]) -> None:
         self._by: dict[tuple[str, object], list[tuple[int, Rule]]] = defaultdict(list)
         for a in assignments:
             key: tuple[str, object] = (
@@ -544,47 +553,387 @@ def _keep(person: Person, filters: Filters) -> bool:
     return filters.status is None or any(c.status == filters.status for c in person.cells.values())
 
 
+@dataclass
+class _Totals:
+    """One person's required modules summed up: how many, how many completed (and not
+    expired), which statuses occur (bit i: STATUSES[i]), whether a completion expires within
+    30 days, and how many of their latest completions fall in each week of the chart."""
+
+    required: int
+    completed: int
+    statuses: int
+    expiring: bool
+    weeks: dict[int, int] = field(default_factory=dict)  # week number -> completions
+
+    @property
+    def attention(self) -> int:
+        """The most urgent status's place in STATUSES (lower sorts first)."""
+        return (self.statuses & -self.statuses).bit_length() - 1 if self.statuses else len(STATUSES)
+
+
+_BIT = {status: 1 << i for i, status in enumerate(STATUSES)}
+_BITS_PER_COLUMN = 60  # packed into integers that fit a signed 64-bit column in both databases
+
+
+def _first_day(months: int, target: date, *, after: bool) -> date:
+    """The earliest completion day whose expiry (`months` later) is on or after `target`
+    (`after`: strictly after it). Expiry dates never go down as completion days go up."""
+    day = add_months(target, -months) - timedelta(days=40)
+    while not (add_months(day, months) > target if after else add_months(day, months) >= target):
+        day += timedelta(days=1)
+    return day
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _postgres(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+def _sortable(db: Session, module: Any) -> Any:
+    """The module id compared byte by byte, the order Python sorts ids in."""
+    return module.collate("C" if _postgres(db) else "BINARY")
+
+
+class _Packing:
+    """Which modules a person completed in which time band, as bits of a few integers the
+    database adds up per person: bit (band × number of modules + module's place) of the
+    whole, cut into columns of 60 bits. Bands are [start, next start); times before the
+    first start set no bit. Python gets one row per person and unpacks one mask per band."""
+
+    def __init__(self, modules: Sequence[str], starts: Sequence[datetime]) -> None:
+        self.modules = sorted(modules)
+        self.starts = list(starts)
+        self.width = len(self.modules)
+        self.place = {m: i for i, m in enumerate(self.modules)}
+
+    def columns(self, db: Session, at: Any, module: Any) -> list[Any]:
+        """The aggregate columns: bitwise OR over a person's rows (`at`, `module`)."""
+        postgres = _postgres(db)
+        module = _sortable(db, module)
+        found = []
+        for first in range(0, len(self.starts) * self.width, _BITS_PER_COLUMN):
+            bands = [
+                band
+                for band in range(len(self.starts))
+                if band * self.width < first + _BITS_PER_COLUMN and (band + 1) * self.width > first
+            ]
+            whens: list[tuple[Any, Any]] = []
+            if self.starts[bands[0]] > _midnight(date(1, 1, 1)):
+                whens.append((at < self.stamp(bands[0]), literal_column("0")))
+            for band in bands:
+                places = [
+                    (m, 1 << (band * self.width + place - first))
+                    for place, m in enumerate(self.modules)
+                    if 0 <= band * self.width + place - first < _BITS_PER_COLUMN
+                ]
+                end = at < self.stamp(band + 1) if band + 1 < len(self.starts) else true()
+                whens.append((end, _lookup(module, places)))
+            value = case(*whens, else_=literal_column("0"))
+            found.append(func.bit_or(value) if postgres else func.sum(distinct(value)))
+        return found
+
+    def stamp(self, band: int) -> Any:
+        return literal(self.starts[band], DateTime(timezone=True))
+
+    def unpack(self, values: Sequence[int | None]) -> list[int]:
+        """One mask per band: bit i set when self.modules[i] has a row in that band."""
+        whole = 0
+        for i, v in enumerate(values):
+            if v:
+                whole |= int(v) << (i * _BITS_PER_COLUMN)
+        full = (1 << self.width) - 1
+        return [(whole >> (band * self.width)) & full for band in range(len(self.starts))]
+
+    def mask(self, modules: Iterable[str]) -> int:
+        """The bits of these modules."""
+        return sum(1 << self.place[m] for m in set(modules) if m in self.place)
+
+
+def _lookup(module: Any, values: list[tuple[str, int]]) -> Any:
+    """CASE expression: the value for the module (pairs sorted by module id), 0 for any
+    other; a binary search on the id, so each row costs a few comparisons."""
+    if len(values) <= 3:
+        return case(
+            {m: literal_column(str(value)) for m, value in values},
+            value=module,
+            else_=literal_column("0"),
+        )
+    middle = len(values) // 2
+    return case(
+        (module < values[middle][0], _lookup(module, values[:middle])),
+        else_=_lookup(module, values[middle:]),
+    )
+
+
+def _week_of(at: Any, mondays: Sequence[datetime], first: int = 0) -> Any:
+    """CASE expression: the number of the week `at` falls in (`at` on or after mondays[0])."""
+    if len(mondays) == 1:
+        return literal_column(str(first))
+    middle = len(mondays) // 2
+    return case(
+        (
+            at < literal(mondays[middle], DateTime(timezone=True)),
+            _week_of(at, mondays[:middle], first),
+        ),
+        else_=_week_of(at, mondays[middle:], first + middle),
+    )
+
+
+def _latest_first(masks: Sequence[int]) -> list[int]:
+    """Band masks with each module kept only in the latest band it appears in."""
+    later = 0
+    kept = [0] * len(masks)
+    for band in range(len(masks) - 1, -1, -1):
+        kept[band] = masks[band] & ~later
+        later |= masks[band]
+    return kept
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """What a (team, organisation, sector) requires, as module masks of a packing."""
+
+    required: int
+    count: int  # modules required
+    overdue: int  # due date passed
+    due_soon: int  # due within 30 days
+    later: int
+    valid_in: tuple[int, ...]  # per period band: modules a completion then still counts for
+    expiring_in: tuple[int, ...]  # per period band: ... and expires within 30 days
+
+
+def _totals(
+    db: Session,
+    people: Any,
+    rows: Iterable[Sequence[Any]],
+    keys: Iterable[tuple[int | None, int | None, str]],
+    required: Requirements,
+    today: date,
+    mondays: list[date],
+    *,
+    with_started: bool,
+) -> dict[int, _Totals]:
+    """Each person's `_Totals`, from one query that reads every completion of the people in
+    scope once and returns one row per person, whatever the number of modules.
+
+    Statuses depend on today only through a few dates: a completion counts until
+    `_first_day(months, today)`, expires within 30 days before `_first_day(months, today +
+    30 days)`. Those dates cut time into bands; the database packs, per person, which modules
+    were completed in which band (and in which week of the chart), and Python reads each
+    person's requirements (worked out once per team, organisation and sector) against that.
+    With `with_started`, lesson progress tells "in progress" from "not started" (otherwise
+    both count as not started)."""
+    soon = today + timedelta(days=DUE_SOON_DAYS)
+    by_key = {key: required.of(*key) for key in keys}
+    by_key = {key: due for key, due in by_key.items() if due}
+    if not by_key:
+        return {}
+    modules = {m for due in by_key.values() for m in due}
+    periods = sorted({months for due in by_key.values() for _, months in due.values() if months})
+    cut = {
+        months: (_first_day(months, today, after=False), _first_day(months, soon, after=True))
+        for months in periods
+    }
+    starts = sorted({d for pair in cut.values() for d in pair} | {date(1, 1, 1)})
+    band_of = {d: i for i, d in enumerate(starts)}
+    bands = _Packing(list(modules), [_midnight(d) for d in starts])
+    week_starts = [_midnight(d) for d in mondays]
+
+    def profile(due: dict[str, tuple[date, int | None]]) -> _Profile:
+        valid_in = [0] * len(starts)
+        expiring_in = [0] * len(starts)
+        for module_id, (_, months) in due.items():
+            bit = bands.mask([module_id])
+            for band in range(len(starts)):
+                if months is None or band >= band_of[cut[months][0]]:
+                    valid_in[band] |= bit
+                    if months is not None and band < band_of[cut[months][1]]:
+                        expiring_in[band] |= bit
+        return _Profile(
+            required=bands.mask(due),
+            count=len(due),
+            overdue=bands.mask(m for m, (d, _) in due.items() if today > d),
+            due_soon=bands.mask(m for m, (d, _) in due.items() if today <= d <= soon),
+            later=bands.mask(m for m, (d, _) in due.items() if d > soon),
+            valid_in=tuple(valid_in),
+            expiring_in=tuple(expiring_in),
+        )
+
+    profiles: dict[tuple[object, ...], _Profile] = {}
+    of_key: dict[tuple[int | None, int | None], _Profile] = {}
+    for (team_id, organisation_id, _), due in by_key.items():
+        signature = tuple(sorted((m, d, months) for m, (d, months) in due.items()))
+        if signature not in profiles:
+            profiles[signature] = profile(due)
+        of_key[(team_id, organisation_id)] = profiles[signature]
+
+    ids = people.with_only_columns(User.id).scalar_subquery()
+    done = ModuleCompletion.__table__.c  # type: ignore[attr-defined]
+    band_columns = bands.columns(db, done.completed_at, done.module_id)
+    split = len(band_columns)
+    # Completions in the chart's weeks, as "week × width + place" numbers, one list per person
+    # (most people completed nothing in those weeks: their list is empty).
+    module = _sortable(db, done.module_id)
+    recent = case(
+        (
+            done.completed_at >= literal(week_starts[0], DateTime(timezone=True)),
+            cast(
+                _week_of(done.completed_at, week_starts) * bands.width
+                + _lookup(module, [(m, i) for i, m in enumerate(bands.modules)]),
+                String,
+            ),
+        )
+    )
+    packed: dict[int, Any] = {
+        row[0]: row
+        for row in db.connection()
+        .execute(
+            select_columns(done.user_id, *band_columns, func.aggregate_strings(recent, ","))
+            .where(done.user_id.in_(ids))
+            .group_by(done.user_id)
+        )
+        .all()
+    }
+    started: dict[int, int] = {}
+    if with_started:
+        lessons = LessonProgress.__table__.c  # type: ignore[attr-defined]
+        ever = _Packing(list(modules), [_midnight(date(1, 1, 1))])
+        started = {
+            row[0]: ever.unpack(row[1:])[0]
+            for row in db.connection()
+            .execute(
+                select_columns(lessons.user_id, *ever.columns(db, lessons.at, lessons.module_id))
+                .where(lessons.user_id.in_(ids))
+                .group_by(lessons.user_id)
+            )
+            .all()
+        }
+    # People with the same requirements and the same completion bands stand the same.
+    standing_of: dict[tuple[int, Any], tuple[int, int, bool, int]] = {}
+    totals: dict[int, _Totals] = {}
+    for r in rows:  # (id, name, team id, organisation id, sector)
+        p = of_key.get((r[2], r[3]))
+        if p is None:
+            continue
+        user_id = r[0]
+        row = packed.get(user_id)
+        key = (id(p), (row[1] if split == 1 else tuple(row[1 : split + 1])) if row else None)
+        found = standing_of.get(key)
+        if found is None:
+            found = standing_of[key] = _standing_of(
+                p, bands.unpack(row[1 : split + 1]) if row else []
+            )
+        completed, statuses, expiring, later = found
+        if later and with_started and (begun := later & started.get(user_id, 0)):
+            statuses |= _BIT["in_progress"]
+            if not later & ~begun:
+                statuses &= ~_BIT["not_started"]
+        weeks = _week_counts(row[-1], bands.width, p.required) if row and row[-1] else {}
+        totals[user_id] = _Totals(p.count, completed, statuses, expiring, weeks)
+    return totals
+
+
+def _standing_of(p: _Profile, masks: list[int]) -> tuple[int, int, bool, int]:
+    """For a person with requirements `p` and these completion bands: modules completed
+    (and not expired), statuses found apart from "in progress" and "not started", whether a
+    completion expires within 30 days, and the modules due later and not completed."""
+    valid = expiring = completed = 0
+    for band, mask in enumerate(_latest_first(masks)):
+        valid |= mask & p.valid_in[band]
+        expiring |= mask & p.expiring_in[band]
+        completed |= mask
+    completed &= p.required
+    open_ = p.required & ~completed
+    statuses = (
+        (_BIT["overdue"] if open_ & p.overdue else 0)
+        | (_BIT["expired"] if completed & ~valid else 0)
+        | (_BIT["due_soon"] if open_ & p.due_soon else 0)
+        | (_BIT["completed"] if valid else 0)
+        | (_BIT["not_started"] if open_ & p.later else 0)
+    )
+    return valid.bit_count(), statuses, bool(expiring), open_ & p.later
+
+
+def _week_counts(places: str, width: int, required: int) -> dict[int, int]:
+    """Completions per week from "week × width + place" numbers: each required module
+    counted in the week of its latest completion."""
+    latest: dict[int, int] = {}
+    for token in places.split(","):
+        place = int(token)
+        slot = place % width
+        if place > latest.get(slot, -1):
+            latest[slot] = place
+    counts: dict[int, int] = {}
+    for slot, place in latest.items():
+        if required >> slot & 1:
+            week = place // width
+            counts[week] = counts.get(week, 0) + 1
+    return counts
+
+
+def _weeks(today: date, weeks: int = 12) -> list[date]:
+    """The Mondays starting the chart's weeks, oldest first, the last ending this week."""
+    start = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    return [start + timedelta(weeks=i) for i in range(weeks)]
+
+
 def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, today: date) -> Matrix:
-    """The filtered, sorted page of the people × modules matrix, with its summary."""
+    """The filtered, sorted page of the people × modules matrix, with its summary.
+
+    Everyone's standing is summed in the database (`_totals`); a `Standing` per cell, best
+    scores and lesson progress are worked out only for the page shown."""
     assignments, rules, columns = rules_for(db, scope, catalog, filters)
     required = Requirements(assignments, rules)
     people = people_query(scope, filters)
-    rows = db.exec(people).all()
-    module_ids = [c.module_id for c in columns]
-    # Whether a lesson was opened tells "in progress" from "not started": needed for everyone
-    # only when filtering or sorting by it; otherwise just for the page shown, below.
-    everyone_started = filters.status in ("in_progress", "not_started") or (
-        filters.sort == "attention"
+    # Everyone in view, with just what sorting and requirements need; names of organisations
+    # and teams come from the (few) organisations and teams, the rest for the page shown.
+    rows = db.connection().execute(people_query(scope, filters, brief=True)).all()
+    mondays = _weeks(today)
+    totals = _totals(
+        db,
+        people,
+        rows,
+        {(r[2], r[3], r[4]) for r in rows},
+        required,
+        today,
+        mondays,
+        # "In progress" and "not started" differ only in lesson progress: read for everyone
+        # only when filtering or sorting needs it; otherwise for the page shown, below.
+        with_started=filters.status in ("in_progress", "not_started")
+        or filters.sort == "attention",
     )
-    facts = facts_for(db, people, module_ids, with_best=False, with_started=everyone_started)
-    everyone = [_person(r, _cells(r, required, facts, today)) for r in rows]
-    kept = [p for p in everyone if _keep(p, filters)]
-    keys = {
-        "name": lambda p: (p.name.lower(), p.user_id),
-        "organisation": lambda p: (p.organisation.lower(), p.name.lower(), p.user_id),
-        "team": lambda p: (p.team.lower(), p.name.lower(), p.user_id),
-        "attention": lambda p: (p.attention, p.name.lower(), p.user_id),
-    }
-    kept.sort(key=keys[filters.sort])
-    tiles = summarise(kept, today)
+    wanted = 1 << STATUSES.index(filters.status) if filters.status else 0
+    kept = [
+        r
+        for r in rows
+        if (t := totals.get(r[0])) is not None and (not wanted or t.statuses & wanted)
+    ]
+    kept.sort(key=_sort_key(db, scope, filters.sort, totals))
+    tiles = Tiles()
+    counts = [0] * len(mondays)
+    for r in kept:
+        t = totals[r[0]]
+        tiles.people += 1
+        tiles.required += t.required
+        tiles.completed += t.completed
+        tiles.overdue += bool(t.statuses & _OVERDUE_OR_EXPIRED)
+        tiles.due_soon += bool(t.statuses & _DUE_SOON)
+        tiles.expiring += t.expiring
+        for week, n in t.weeks.items():
+            counts[week] += n
     pages = max(1, -(-len(kept) // PER_PAGE))
     page = min(filters.page, pages)
-    shown = kept[(page - 1) * PER_PAGE : page * PER_PAGE]
-    shown_ids = [p.user_id for p in shown] or [-1]
-    best = best_scores(db, shown_ids, module_ids or ["-"])
-    started = set() if everyone_started else started_pairs(db, shown_ids, module_ids or ["-"])
-    for person in shown:
-        person.cells = {
-            m: replace(
-                c,
-                best_score=best.get((person.user_id, m)),
-                status="in_progress"
-                if c.status == "not_started" and (person.user_id, m) in started
-                else c.status,
-            )
-            for m, c in person.cells.items()
-        }
-    used = {m for p in kept for m in p.cells}
+    shown_ids = [r[0] for r in kept[(page - 1) * PER_PAGE : page * PER_PAGE]]
+    on_page = people.where(col(User.id).in_(shown_ids or [-1]))
+    full = {r[0]: r for r in db.connection().execute(on_page).all()}
+    facts = facts_for(db, on_page, [c.module_id for c in columns])
+    shown = [
+        _person(full[i], _cells(full[i], required, facts, today)) for i in shown_ids if i in full
+    ]
+    used = {m for key in {(r[2], r[3], r[4]) for r in kept} for m in required.of(*key)}
     return Matrix(
         [c for c in columns if c.module_id in used],
         shown,
@@ -592,8 +941,33 @@ def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, tod
         page,
         pages,
         tiles,
-        weekly(kept, today),
+        list(zip(mondays, counts, strict=True)),
     )
+
+
+def _sort_key(db: Session, scope: Scope, sort: str, totals: dict[int, _Totals]) -> Any:
+    """The key to sort (id, name, team id, organisation id, sector) rows by."""
+    if sort == "attention":
+        return lambda r: (totals[r[0]].attention, r[1].lower(), r[0])
+    if sort == "name":
+        return lambda r: (r[1].lower(), r[0])
+    if sort == "organisation":
+        query = select(Organisation.id, Organisation.name)
+        place = 3
+    else:
+        query = select(Team.id, Team.name).join(
+            Organisation, col(Organisation.id) == Team.organisation_id
+        )
+        place = 2
+    names = {
+        i: name.lower()
+        for i, name in db.exec(query.where(Organisation.partnership_id == scope.partnership_id))
+    }
+    return lambda r: (names.get(r[place], ""), r[1].lower(), r[0])
+
+
+_OVERDUE_OR_EXPIRED = 1 << STATUSES.index("overdue") | 1 << STATUSES.index("expired")
+_DUE_SOON = 1 << STATUSES.index("due_soon")
 
 
 def summarise(people: Iterable[Person], today: date) -> Tiles:
