@@ -383,9 +383,10 @@ def people_query(scope: Scope, filters: Filters, *, brief: bool = False) -> Any:
     """Everyone in scope who matches the filters: id, name, email, team id, organisation
     id, organisation, team and sector; `brief`: id, name, team id, organisation id, sector."""
     if brief:
-        query = select_columns(
-            User.id, User.name, User.team_id, User.organisation_id, Organisation.sector
-        ).join(Organisation, col(Organisation.id) == User.organisation_id)
+        query: Any = select_columns(
+            col(User.id), col(User.name), col(User.team_id), col(User.organisation_id)
+        ).add_columns(col(Organisation.sector))
+        query = query.join(Organisation, col(Organisation.id) == User.organisation_id)
     else:
         query = (
             select(  # type: ignore[call-overload]
@@ -553,22 +554,9 @@ def _keep(person: Person, filters: Filters) -> bool:
     return filters.status is None or any(c.status == filters.status for c in person.cells.values())
 
 
-@dataclass
-class _Totals:
-    """One person's required modules summed up: how many, how many completed (and not
-    expired), which statuses occur (bit i: STATUSES[i]), whether a completion expires within
-    30 days, and how many of their latest completions fall in each week of the chart."""
-
-    required: int
-    completed: int
-    statuses: int
-    expiring: bool
-    weeks: dict[int, int] = field(default_factory=dict)  # week number -> completions
-
-    @property
-    def attention(self) -> int:
-        """The most urgent status's place in STATUSES (lower sorts first)."""
-        return (self.statuses & -self.statuses).bit_length() - 1 if self.statuses else len(STATUSES)
+def _attention(statuses: int) -> int:
+    """The most urgent status's place in STATUSES (bit i: STATUSES[i]); lower sorts first."""
+    return (statuses & -statuses).bit_length() - 1 if statuses else len(STATUSES)
 
 
 _BIT = {status: 1 << i for i, status in enumerate(STATUSES)}
@@ -705,19 +693,22 @@ class _Profile:
     expiring_in: tuple[int, ...]  # per period band: ... and expires within 30 days
 
 
-def _totals(
+def _summary(
     db: Session,
     people: Any,
     rows: Iterable[Sequence[Any]],
-    keys: Iterable[tuple[int | None, int | None, str]],
     required: Requirements,
     today: date,
     mondays: list[date],
     *,
+    wanted: str | None,
     with_started: bool,
-) -> dict[int, _Totals]:
-    """Each person's `_Totals`, from one query that reads every completion of the people in
-    scope once and returns one row per person, whatever the number of modules.
+) -> tuple[dict[int, int], Tiles, list[int]]:
+    """Where everyone in `rows` (id, name, team id, organisation id, sector) stands: the
+    statuses of each person kept (bit i: STATUSES[i]; people with nothing required, or
+    without the `wanted` status, are left out), the tiles and completions per week over
+    them. One query reads every completion of the people in scope once and returns one row
+    per person, whatever the number of modules.
 
     Statuses depend on today only through a few dates: a completion counts until
     `_first_day(months, today)`, expires within 30 days before `_first_day(months, today +
@@ -727,10 +718,9 @@ def _totals(
     With `with_started`, lesson progress tells "in progress" from "not started" (otherwise
     both count as not started)."""
     soon = today + timedelta(days=DUE_SOON_DAYS)
-    by_key = {key: required.of(*key) for key in keys}
-    by_key = {key: due for key, due in by_key.items() if due}
+    by_key = {key: due for key in {(r[2], r[3], r[4]) for r in rows} if (due := required.of(*key))}
     if not by_key:
-        return {}
+        return {}, Tiles(), [0] * len(mondays)
     modules = {m for due in by_key.values() for m in due}
     periods = sorted({months for due in by_key.values() for _, months in due.values() if months})
     cut = {
@@ -813,8 +803,11 @@ def _totals(
         }
     # People with the same requirements and the same completion bands stand the same.
     standing_of: dict[tuple[int, Any], tuple[int, int, bool, int]] = {}
-    totals: dict[int, _Totals] = {}
-    for r in rows:  # (id, name, team id, organisation id, sector)
+    kept: dict[int, int] = {}
+    want = _BIT[wanted] if wanted else 0
+    counted = completed_total = required_total = overdue = due_soon = expiring_people = 0
+    weekly = [0] * len(mondays)
+    for r in rows:
         p = of_key.get((r[2], r[3]))
         if p is None:
             continue
@@ -831,9 +824,19 @@ def _totals(
             statuses |= _BIT["in_progress"]
             if not later & ~begun:
                 statuses &= ~_BIT["not_started"]
-        weeks = _week_counts(row[-1], bands.width, p.required) if row and row[-1] else {}
-        totals[user_id] = _Totals(p.count, completed, statuses, expiring, weeks)
-    return totals
+        if want and not statuses & want:
+            continue
+        kept[user_id] = statuses
+        counted += 1
+        required_total += p.count
+        completed_total += completed
+        overdue += bool(statuses & _OVERDUE_OR_EXPIRED)
+        due_soon += bool(statuses & _DUE_SOON)
+        expiring_people += expiring
+        if row and row[-1]:
+            _add_weeks(weekly, row[-1], bands.width, p.required)
+    tiles = Tiles(counted, required_total, completed_total, overdue, due_soon, expiring_people)
+    return kept, tiles, weekly
 
 
 def _standing_of(p: _Profile, masks: list[int]) -> tuple[int, int, bool, int]:
@@ -857,21 +860,18 @@ def _standing_of(p: _Profile, masks: list[int]) -> tuple[int, int, bool, int]:
     return valid.bit_count(), statuses, bool(expiring), open_ & p.later
 
 
-def _week_counts(places: str, width: int, required: int) -> dict[int, int]:
-    """Completions per week from "week × width + place" numbers: each required module
-    counted in the week of its latest completion."""
+def _add_weeks(weekly: list[int], places: str, width: int, required: int) -> None:
+    """Add to `weekly` the completions in "week × width + place" numbers: each required
+    module counted in the week of its latest completion."""
     latest: dict[int, int] = {}
     for token in places.split(","):
         place = int(token)
         slot = place % width
         if place > latest.get(slot, -1):
             latest[slot] = place
-    counts: dict[int, int] = {}
     for slot, place in latest.items():
         if required >> slot & 1:
-            week = place // width
-            counts[week] = counts.get(week, 0) + 1
-    return counts
+            weekly[place // width] += 1
 
 
 def _weeks(today: date, weeks: int = 12) -> list[date]:
@@ -883,7 +883,7 @@ def _weeks(today: date, weeks: int = 12) -> list[date]:
 def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, today: date) -> Matrix:
     """The filtered, sorted page of the people × modules matrix, with its summary.
 
-    Everyone's standing is summed in the database (`_totals`); a `Standing` per cell, best
+    Everyone's standing is summed in the database (`_summary`); a `Standing` per cell, best
     scores and lesson progress are worked out only for the page shown."""
     assignments, rules, columns = rules_for(db, scope, catalog, filters)
     required = Requirements(assignments, rules)
@@ -892,38 +892,21 @@ def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, tod
     # and teams come from the (few) organisations and teams, the rest for the page shown.
     rows = db.connection().execute(people_query(scope, filters, brief=True)).all()
     mondays = _weeks(today)
-    totals = _totals(
+    statuses, tiles, weekly = _summary(
         db,
         people,
         rows,
-        {(r[2], r[3], r[4]) for r in rows},
         required,
         today,
         mondays,
+        wanted=filters.status,
         # "In progress" and "not started" differ only in lesson progress: read for everyone
         # only when filtering or sorting needs it; otherwise for the page shown, below.
         with_started=filters.status in ("in_progress", "not_started")
         or filters.sort == "attention",
     )
-    wanted = 1 << STATUSES.index(filters.status) if filters.status else 0
-    kept = [
-        r
-        for r in rows
-        if (t := totals.get(r[0])) is not None and (not wanted or t.statuses & wanted)
-    ]
-    kept.sort(key=_sort_key(db, scope, filters.sort, totals))
-    tiles = Tiles()
-    counts = [0] * len(mondays)
-    for r in kept:
-        t = totals[r[0]]
-        tiles.people += 1
-        tiles.required += t.required
-        tiles.completed += t.completed
-        tiles.overdue += bool(t.statuses & _OVERDUE_OR_EXPIRED)
-        tiles.due_soon += bool(t.statuses & _DUE_SOON)
-        tiles.expiring += t.expiring
-        for week, n in t.weeks.items():
-            counts[week] += n
+    kept = [r for r in rows if r[0] in statuses]
+    kept.sort(key=_sort_key(db, scope, filters.sort, statuses))
     pages = max(1, -(-len(kept) // PER_PAGE))
     page = min(filters.page, pages)
     shown_ids = [r[0] for r in kept[(page - 1) * PER_PAGE : page * PER_PAGE]]
@@ -941,14 +924,14 @@ def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, tod
         page,
         pages,
         tiles,
-        list(zip(mondays, counts, strict=True)),
+        list(zip(mondays, weekly, strict=True)),
     )
 
 
-def _sort_key(db: Session, scope: Scope, sort: str, totals: dict[int, _Totals]) -> Any:
+def _sort_key(db: Session, scope: Scope, sort: str, statuses: dict[int, int]) -> Any:
     """The key to sort (id, name, team id, organisation id, sector) rows by."""
     if sort == "attention":
-        return lambda r: (totals[r[0]].attention, r[1].lower(), r[0])
+        return lambda r: (_attention(statuses[r[0]]), r[1].lower(), r[0])
     if sort == "name":
         return lambda r: (r[1].lower(), r[0])
     if sort == "organisation":
