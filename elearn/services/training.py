@@ -640,19 +640,19 @@ class _Packing:
         return sum(1 << self.place[m] for m in set(modules) if m in self.place)
 
 
-def _lookup(module: Any, values: list[tuple[str, int]]) -> Any:
-    """CASE expression: the value for the module (pairs sorted by module id), 0 for any
-    other; a binary search on the id, so each row costs a few comparisons."""
+def _lookup(module: Any, values: list[tuple[str, int]], other: str = "0") -> Any:
+    """CASE expression: the value for the module (pairs sorted by module id), `other` (SQL)
+    for any other; a binary search on the id, so each row costs a few comparisons."""
     if len(values) <= 3:
         return case(
             {m: literal_column(str(value)) for m, value in values},
             value=module,
-            else_=literal_column("0"),
+            else_=literal_column(other),
         )
     middle = len(values) // 2
     return case(
-        (module < values[middle][0], _lookup(module, values[:middle])),
-        else_=_lookup(module, values[middle:]),
+        (module < values[middle][0], _lookup(module, values[:middle], other)),
+        else_=_lookup(module, values[middle:], other),
     )
 
 
@@ -765,14 +765,15 @@ def _summary(
     band_columns = bands.columns(db, done.completed_at, done.module_id)
     split = len(band_columns)
     # Completions in the chart's weeks, as "week × width + place" numbers, one list per person
-    # (most people completed nothing in those weeks: their list is empty).
+    # (most people completed nothing in those weeks: their list is empty; other modules'
+    # completions are NULL, which the list leaves out).
     module = _sortable(db, done.module_id)
     recent = case(
         (
             done.completed_at >= literal(week_starts[0], DateTime(timezone=True)),
             cast(
                 _week_of(done.completed_at, week_starts) * bands.width
-                + _lookup(module, [(m, i) for i, m in enumerate(bands.modules)]),
+                + _lookup(module, [(m, i) for i, m in enumerate(bands.modules)], "NULL"),
                 String,
             ),
         )
