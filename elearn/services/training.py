@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import DateTime, String, case, cast, distinct, func, literal, literal_column, true
 from sqlalchemy import select as select_columns
@@ -328,8 +328,9 @@ class Matrix:
 PER_PAGE = 50
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
+    """A module an assignment requires, by when, and how often again."""
+
     module_id: str
     course_id: str
     due_on: date
@@ -355,27 +356,26 @@ def rules_for(
     assignments = list(db.connection().execute(query).all())
     expanded: dict[int, list[Rule]] = {}
     columns: dict[tuple[str, str], Column] = {}
+    modules_of: dict[tuple[str, str | None, str | None], list[str]] = {}  # shared by many
     for a in assignments:
-        course = catalog.course(a.course_id)
-        if course is None or a.id is None:
+        if a.track_id and filters.track and a.track_id != filters.track:
             continue
-        if a.track_id:
-            if filters.track and a.track_id != filters.track:
-                continue
-            track = course.track(a.track_id)
-            modules = list(track.modules) if track else []
-        else:
-            found = course.modules.get(a.module_id or "")
-            modules = [found] if found else []
-        rules = []
-        for module in modules:
-            if filters.module and module.id != filters.module:
-                continue
-            rules.append(Rule(module.id, course.id, a.due_on, a.recertify_months))
-            columns.setdefault(
-                (course.id, module.id), Column(course.id, module.id, module.model.title)
-            )
-        expanded[a.id] = rules
+        what = (a.course_id, a.track_id, a.module_id)
+        if what not in modules_of:
+            course = catalog.course(a.course_id)
+            found = []
+            if course is not None and a.track_id:
+                track = course.track(a.track_id)
+                found = list(track.modules) if track else []
+            elif course is not None and a.module_id in course.modules:
+                found = [course.modules[a.module_id]]
+            found = [m for m in found if not filters.module or m.id == filters.module]
+            for m in found:
+                columns.setdefault((a.course_id, m.id), Column(a.course_id, m.id, m.model.title))
+            modules_of[what] = [m.id for m in found]
+        expanded[a.id] = [
+            Rule(m, a.course_id, a.due_on, a.recertify_months) for m in modules_of[what]
+        ]
     return assignments, expanded, list(columns.values())
 
 
@@ -703,12 +703,12 @@ def _summary(
     *,
     wanted: str | None,
     with_started: bool,
-) -> tuple[dict[int, int], Tiles, list[int]]:
+) -> tuple[dict[int, int], Tiles, list[int], set[str]]:
     """Where everyone in `rows` (id, name, team id, organisation id, sector) stands: the
     statuses of each person kept (bit i: STATUSES[i]; people with nothing required, or
     without the `wanted` status, are left out), the tiles and completions per week over
-    them. One query reads every completion of the people in scope once and returns one row
-    per person, whatever the number of modules.
+    them, and the modules required of any of them. One query reads every completion of the
+    people in scope once and returns one row per person, whatever the number of modules.
 
     Statuses depend on today only through a few dates: a completion counts until
     `_first_day(months, today)`, expires within 30 days before `_first_day(months, today +
@@ -720,7 +720,7 @@ def _summary(
     soon = today + timedelta(days=DUE_SOON_DAYS)
     by_key = {key: due for key in {(r[2], r[3], r[4]) for r in rows} if (due := required.of(*key))}
     if not by_key:
-        return {}, Tiles(), [0] * len(mondays)
+        return {}, Tiles(), [0] * len(mondays), set()
     modules = {m for due in by_key.values() for m in due}
     periods = sorted({months for due in by_key.values() for _, months in due.values() if months})
     cut = {
@@ -808,6 +808,7 @@ def _summary(
     want = _BIT[wanted] if wanted else 0
     counted = completed_total = required_total = overdue = due_soon = expiring_people = 0
     weekly = [0] * len(mondays)
+    needed = 0
     for r in rows:
         p = of_key.get((r[2], r[3]))
         if p is None:
@@ -828,6 +829,7 @@ def _summary(
         if want and not statuses & want:
             continue
         kept[user_id] = statuses
+        needed |= p.required
         counted += 1
         required_total += p.count
         completed_total += completed
@@ -837,7 +839,7 @@ def _summary(
         if row and row[-1]:
             _add_weeks(weekly, row[-1], bands.width, p.required)
     tiles = Tiles(counted, required_total, completed_total, overdue, due_soon, expiring_people)
-    return kept, tiles, weekly
+    return kept, tiles, weekly, {m for m, i in bands.place.items() if needed >> i & 1}
 
 
 def _standing_of(p: _Profile, masks: list[int]) -> tuple[int, int, bool, int]:
@@ -893,7 +895,7 @@ def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, tod
     # and teams come from the (few) organisations and teams, the rest for the page shown.
     rows = db.connection().execute(people_query(scope, filters, brief=True)).all()
     mondays = _weeks(today)
-    statuses, tiles, weekly = _summary(
+    statuses, tiles, weekly, used = _summary(
         db,
         people,
         rows,
@@ -917,7 +919,6 @@ def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, tod
     shown = [
         _person(full[i], _cells(full[i], required, facts, today)) for i in shown_ids if i in full
     ]
-    used = {m for key in {(r[2], r[3], r[4]) for r in kept} for m in required.of(*key)}
     return Matrix(
         [c for c in columns if c.module_id in used],
         shown,
