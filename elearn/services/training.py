@@ -702,7 +702,7 @@ def _summary(
     mondays: list[date],
     *,
     wanted: str | None,
-    with_started: bool,
+    attention: bool,
 ) -> tuple[dict[int, int], Tiles, list[int], set[str]]:
     """Where everyone in `rows` (id, name, team id, organisation id, sector) stands: the
     statuses of each person kept (bit i: STATUSES[i]; people with nothing required, or
@@ -715,8 +715,7 @@ def _summary(
     30 days)`. Those dates cut time into bands; the database packs, per person, which modules
     were completed in which band (and in which week of the chart), and Python reads each
     person's requirements (worked out once per team, organisation and sector) against that.
-    With `with_started`, lesson progress tells "in progress" from "not started" (otherwise
-    both count as not started)."""
+    `attention`: the order will be by urgency (which lesson progress can decide)."""
     soon = today + timedelta(days=DUE_SOON_DAYS)
     by_key = {key: due for key in {(r[2], r[3], r[4]) for r in rows} if (due := required.of(*key))}
     if not by_key:
@@ -788,41 +787,37 @@ def _summary(
         )
         .all()
     }
-    started: dict[int, int] = {}
-    if with_started:
-        lessons = LessonProgress.__table__.c  # type: ignore[attr-defined]
-        ever = _Packing(list(modules), [_midnight(date(1, 1, 1))])
-        started = {
-            row[0]: ever.unpack(row[1:])[0]
-            for row in db.connection()
-            .execute(
-                select_columns(lessons.user_id, *ever.columns(db, lessons.at, lessons.module_id))
-                .where(lessons.user_id.in_(ids))
-                .group_by(lessons.user_id)
-            )
-            .all()
-        }
     # People with the same requirements and the same completion bands stand the same.
     standing_of: dict[tuple[int, Any], tuple[int, int, bool, int]] = {}
-    kept: dict[int, int] = {}
-    want = _BIT[wanted] if wanted else 0
-    counted = completed_total = required_total = overdue = due_soon = expiring_people = 0
-    weekly = [0] * len(mondays)
-    needed = 0
+    each = []
     for r in rows:
         p = of_key.get((r[2], r[3]))
         if p is None:
             continue
-        user_id = r[0]
-        row = packed.get(user_id)
+        row = packed.get(r[0])
         key = (id(p), (row[1] if split == 1 else tuple(row[1 : split + 1])) if row else None)
         found = standing_of.get(key)
         if found is None:
             found = standing_of[key] = _standing_of(
                 p, bands.unpack(row[1 : split + 1]) if row else []
             )
-        completed, statuses, expiring, later = found
-        if later and with_started and (begun := later & started.get(user_id, 0)):
+        each.append((r[0], p, row, found))
+    # Whether a lesson was opened tells "in progress" from "not started" among modules due
+    # later: read only for people whose place in the filter or the order depends on it.
+    ask = [
+        user_id
+        for user_id, _, _, (_, statuses, _, later) in each
+        if later
+        and (wanted in ("in_progress", "not_started") or (attention and not statuses & _URGENT))
+    ]
+    started = _started(db, ask, bands) if ask else {}
+    kept: dict[int, int] = {}
+    want = _BIT[wanted] if wanted else 0
+    counted = completed_total = required_total = overdue = due_soon = expiring_people = 0
+    weekly = [0] * len(mondays)
+    needed = 0
+    for user_id, p, row, (completed, statuses, expiring, later) in each:
+        if later and (begun := later & started.get(user_id, 0)):
             statuses |= _BIT["in_progress"]
             if not later & ~begun:
                 statuses &= ~_BIT["not_started"]
@@ -840,6 +835,22 @@ def _summary(
             _add_weeks(weekly, row[-1], bands.width, p.required)
     tiles = Tiles(counted, required_total, completed_total, overdue, due_soon, expiring_people)
     return kept, tiles, weekly, {m for m, i in bands.place.items() if needed >> i & 1}
+
+
+def _started(db: Session, ids: list[int], packing: _Packing) -> dict[int, int]:
+    """For these people, the modules (bits of `packing`) with a lesson opened or skipped."""
+    lessons = LessonProgress.__table__.c  # type: ignore[attr-defined]
+    ever = _Packing(packing.modules, [_midnight(date(1, 1, 1))])
+    columns = ever.columns(db, lessons.at, lessons.module_id)
+    found: dict[int, int] = {}
+    for first in range(0, len(ids), 1000):
+        query = (
+            select_columns(lessons.user_id, *columns)
+            .where(lessons.user_id.in_(ids[first : first + 1000]))
+            .group_by(lessons.user_id)
+        )
+        found.update((row[0], ever.unpack(row[1:])[0]) for row in db.connection().execute(query))
+    return found
 
 
 def _standing_of(p: _Profile, masks: list[int]) -> tuple[int, int, bool, int]:
@@ -903,10 +914,7 @@ def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, tod
         today,
         mondays,
         wanted=filters.status,
-        # "In progress" and "not started" differ only in lesson progress: read for everyone
-        # only when filtering or sorting needs it; otherwise for the page shown, below.
-        with_started=filters.status in ("in_progress", "not_started")
-        or filters.sort == "attention",
+        attention=filters.sort == "attention",
     )
     kept = [r for r in rows if r[0] in statuses]
     kept.sort(key=_sort_key(db, scope, filters.sort, statuses))
@@ -952,6 +960,7 @@ def _sort_key(db: Session, scope: Scope, sort: str, statuses: dict[int, int]) ->
 
 
 _OVERDUE_OR_EXPIRED = 1 << STATUSES.index("overdue") | 1 << STATUSES.index("expired")
+_URGENT = _OVERDUE_OR_EXPIRED | 1 << STATUSES.index("due_soon")
 _DUE_SOON = 1 << STATUSES.index("due_soon")
 
 
