@@ -11,6 +11,7 @@ modules completed but not required, people with nothing required, and every stat
 
 from __future__ import annotations
 
+import gc
 import random
 import uuid
 from collections import defaultdict
@@ -338,3 +339,26 @@ def test_the_random_data_reaches_every_edge(world: tuple[Session, training.Scope
     assert sum(n for _, n in found.weeks) > 0
     everyone = db.exec(training.people_query(scope, training.Filters())).all()
     assert found.total < len(everyone)  # people with nothing required are left out
+
+
+def test_garbage_collection_resumes_after_a_summary_even_one_that_fails(
+    world: tuple[Session, training.Scope],
+) -> None:
+    db, scope = world
+    assert gc.isenabled()
+    training.matrix(
+        db,
+        scope=scope,
+        catalog=_Catalog(),
+        filters=training.Filters(),
+        today=TODAY,  # type: ignore[arg-type]
+    )
+    assert gc.isenabled()
+    with pytest.raises(AttributeError):
+        training.matrix(db, scope=scope, catalog=None, filters=training.Filters(), today=TODAY)  # type: ignore[arg-type]
+    assert gc.isenabled()
+    with training._collection_paused:
+        with training._collection_paused:
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # still inside the outer pause
+    assert gc.isenabled()
