@@ -45,6 +45,9 @@ class Team(SQLModel, table=True):
 class User(SQLModel, table=True):
     """A person who signs in: learner, manager, author or partnership admin."""
 
+    # The team view lists everyone of some organisations by name from this index alone.
+    __table_args__ = (Index("ix_user_people", "organisation_id", "team_id", "name"),)
+
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True, index=True)
     name: str = Field(max_length=200)
@@ -94,6 +97,7 @@ class Invitation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
     email: str = Field(max_length=320, index=True)
+    name: str | None = Field(default=None, max_length=200)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     team_id: int | None = Field(default=None, foreign_key="team.id")
     role: str = Field(default="learner", max_length=20)

@@ -1,4 +1,4 @@
-"""indexes for the team view: latest completions and best scores
+"""indexes for the team view: people by organisation, latest completions and best scores
 
 Revision ID: 0005
 Revises: 0004
@@ -17,6 +17,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_user_people', ['organisation_id', 'team_id', 'name'], unique=False
+        )
     with op.batch_alter_table('modulecompletion', schema=None) as batch_op:
         batch_op.create_index(
             'ix_modulecompletion_latest', ['user_id', 'module_id', 'completed_at'], unique=False
@@ -32,3 +36,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_quizattempt_best')
     with op.batch_alter_table('modulecompletion', schema=None) as batch_op:
         batch_op.drop_index('ix_modulecompletion_latest')
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.drop_index('ix_user_people')
