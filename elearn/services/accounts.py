@@ -257,6 +257,7 @@ def add_invitation(
     role: str,
     invited_by: int | None,
     settings: Settings,
+    name: str | None = None,
 ) -> str:
     """Add an invitation to the caller's transaction (not committed); returns its token."""
     token, digest = new_token()
@@ -265,6 +266,7 @@ def add_invitation(
         Invitation(
             token_hash=digest,
             email=normalise_email(email),
+            name=name or None,
             role=role,
             organisation_id=organisation_id,
             team_id=team_id,
@@ -275,10 +277,30 @@ def add_invitation(
     return token
 
 
+def renew_invitation(db: Session, *, invitation_id: int, settings: Settings) -> str | None:
+    """Give an invitation not yet accepted a fresh link that works for the usual number of
+    days, in the caller's transaction; its old link stops working. Returns the new token, or
+    None when the invitation has been accepted (checked in the same statement)."""
+    token, digest = new_token()
+    renewed = db.exec(
+        update(Invitation)
+        .where(col(Invitation.id) == invitation_id, col(Invitation.accepted_at).is_(None))
+        .values(token_hash=digest, expires_at=utcnow() + timedelta(days=settings.invitation_days))
+    )
+    return token if renewed.rowcount == 1 else None
+
+
 def send_invitation_email(
-    db: Session, *, email: str, organisation_id: int, token: str, settings: Settings
+    db: Session,
+    *,
+    email: str,
+    organisation_id: int,
+    token: str,
+    settings: Settings,
+    name: str | None = None,
 ) -> None:
-    """Email an invitation's link (after its invitation is committed)."""
+    """Email an invitation's link (after its invitation is committed), greeting them by name
+    when the inviter gave one."""
     org = db.get(Organisation, organisation_id)
     link = f"{settings.base_url.rstrip('/')}/invitations/{token}"
     send_mail(
@@ -286,6 +308,7 @@ def send_invitation_email(
         to=email,
         subject="You are invited to trauma-informed practice learning",
         body=(
+            f"Hello{' ' + name if name else ''},\n\n"
             f"You have been invited to join {org.name if org else 'your organisation'} "
             f"on trauma-informed practice learning.\n\nAccept within "
             f"{settings.invitation_days} days:\n\n{link}\n\nThe link works once.\n"
@@ -302,6 +325,7 @@ def create_invitation(
     role: str,
     invited_by: int | None,
     settings: Settings,
+    name: str | None = None,
 ) -> str:
     """Create an invitation and email its link; returns the link's token."""
     token = add_invitation(
@@ -312,10 +336,16 @@ def create_invitation(
         role=role,
         invited_by=invited_by,
         settings=settings,
+        name=name,
     )
     db.commit()
     send_invitation_email(
-        db, email=email, organisation_id=organisation_id, token=token, settings=settings
+        db,
+        email=email,
+        organisation_id=organisation_id,
+        token=token,
+        settings=settings,
+        name=name,
     )
     return token
 

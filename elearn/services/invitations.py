@@ -67,6 +67,10 @@ class Reach:
         """Roles this person may invite as: admins may also invite managers."""
         return ROLES if self.inviter.role == "admin" else {"learner": ROLES["learner"]}
 
+    def names(self) -> dict[int, str]:
+        """The reachable teams' names by id."""
+        return {team.id: team.name for team in self.teams if team.id is not None}
+
 
 def reach_of(db: Session, user: User) -> Reach:
     """What this person may invite to; NotFound for anyone but managers and admins."""
@@ -237,6 +241,7 @@ def _create(
             role=role,
             invited_by=reach.inviter.id,
             settings=settings,
+            name=row.name,
         )
         emailed = True
     except (OSError, smtplib.SMTPException):
@@ -291,6 +296,7 @@ def invite_all(
                 role="learner",
                 invited_by=reach.inviter.id,
                 settings=settings,
+                name=row.name,
             )
             for row in checked.accepted
         ]
@@ -301,20 +307,133 @@ def invite_all(
     expires = (utcnow() + timedelta(days=settings.invitation_days)).date()
     sent = []
     for row, token in zip(checked.accepted, tokens, strict=True):
-        try:
-            accounts.send_invitation_email(
-                db,
-                email=row.email,
-                organisation_id=team.organisation_id,
-                token=token,
-                settings=settings,
-            )
-            emailed = True
-        except (OSError, smtplib.SMTPException):
-            log.exception("could not send an invitation email")
-            emailed = False
+        emailed = _emailed(
+            db,
+            email=row.email,
+            name=row.name,
+            organisation_id=team.organisation_id,
+            token=token,
+            settings=settings,
+        )
         sent.append(Sent(row, expires, emailed))
     return checked, sent
+
+
+def _emailed(
+    db: Session, *, email: str, name: str, organisation_id: int, token: str, settings: Settings
+) -> bool:
+    """Email a committed invitation's link; False (logged) when the mail server fails."""
+    try:
+        accounts.send_invitation_email(
+            db,
+            email=email,
+            name=name,
+            organisation_id=organisation_id,
+            token=token,
+            settings=settings,
+        )
+    except (OSError, smtplib.SMTPException):
+        log.exception("could not send an invitation email")
+        return False
+    return True
+
+
+# Re-sending ---------------------------------------------------------------------------------
+
+
+class CannotResend(UserFacingError):
+    """The invitation has done its work, or another does it now: nothing was re-sent."""
+
+    status_code = 409
+    title = "This invitation cannot be re-sent"
+
+
+@dataclass(frozen=True)
+class Resent:
+    """An invitation with a fresh link: to whom, for which team, until when, whether emailed."""
+
+    id: int
+    email: str
+    name: str
+    team: str
+    expires_on: date
+    emailed: bool
+
+
+def in_reach(db: Session, reach: Reach, invitation_id: int) -> Invitation:
+    """An invitation to one of the teams within reach; NotFound for any other."""
+    in_range = 0 < invitation_id < 2**31  # an integer column: nothing lies outside
+    invitation = db.get(Invitation, invitation_id) if in_range else None
+    if invitation is None or invitation.team_id not in reach.names():
+        raise NotFound("There is no such invitation to the teams you look after.")
+    return invitation
+
+
+def _resend_problem(db: Session, invitation: Invitation, team: str) -> str | None:
+    """Why this invitation should not get a fresh link, or None."""
+    if invitation.accepted_at is not None:
+        return (
+            f"{invitation.email} accepted their invitation on {_day(invitation.accepted_at)}, "
+            "so there is nothing to re-send"
+        )
+    if _with_accounts(db, [invitation.email]):
+        return f"{invitation.email} already has an account, so it needs no invitation"
+    other = db.exec(
+        select(Invitation.expires_at).where(
+            Invitation.team_id == invitation.team_id,
+            Invitation.email == invitation.email,
+            Invitation.id != invitation.id,
+            col(Invitation.accepted_at).is_(None),
+            col(Invitation.expires_at) > utcnow(),
+        )
+    ).first()
+    if other is not None:
+        return (
+            f"{invitation.email} has another invitation to {team} waiting: it works until "
+            f"{_day(other)}. Re-send that one instead"
+        )
+    return None
+
+
+def resend(db: Session, *, reach: Reach, invitation_id: int, settings: Settings) -> Resent:
+    """Give a waiting or expired invitation within reach a fresh link, for as long as a new
+    invitation gets, and email it once saved; the old link stops working. NotFound outside
+    reach; CannotResend, with nothing changed, once accepted or no longer needed."""
+    invitation = in_reach(db, reach, invitation_id)
+    team = reach.names()[invitation.team_id or 0]
+    problem = _resend_problem(db, invitation, team)
+    token = None
+    if problem is None:
+        token = accounts.renew_invitation(db, invitation_id=invitation_id, settings=settings)
+    if token is None:
+        db.rollback()  # and read it again: it may have been accepted meanwhile
+        raise CannotResend(
+            problem or _resend_problem(db, invitation, team) or "This invitation cannot be re-sent"
+        )
+    db.commit()
+    db.refresh(invitation)
+    emailed = _emailed(
+        db,
+        email=invitation.email,
+        name=invitation.name or "",
+        organisation_id=invitation.organisation_id,
+        token=token,
+        settings=settings,
+    )
+    return resent_of(invitation, team, emailed=emailed)
+
+
+def resent_of(invitation: Invitation, team: str, *, emailed: bool) -> Resent:
+    """The banner's view of an invitation that was just re-sent."""
+    assert invitation.id is not None
+    return Resent(
+        id=invitation.id,
+        email=invitation.email,
+        name=invitation.name or "",
+        team=team,
+        expires_on=_aware(invitation.expires_at).date(),
+        emailed=emailed,
+    )
 
 
 # Reading a CSV file -------------------------------------------------------------------------
@@ -418,12 +537,19 @@ def read_csv(data: bytes) -> list[Row]:
 class Recent:
     """An invitation as listed for the staff who can see it: never its token."""
 
+    id: int
+    name: str
     email: str
     team: str
     role: str
     sent: datetime
     status: str  # waiting | accepted | expired
     until: datetime  # accepted at, or expires at
+
+    @property
+    def resendable(self) -> bool:
+        """Waiting and expired invitations may be re-sent; accepted ones have done their work."""
+        return self.status != "accepted"
 
 
 def status_of(invitation: Invitation, now: datetime) -> str:
@@ -435,7 +561,7 @@ def status_of(invitation: Invitation, now: datetime) -> str:
 
 def recent(db: Session, reach: Reach, *, limit: int = RECENT) -> list[Recent]:
     """The newest invitations to the teams within reach."""
-    names = {team.id: team.name for team in reach.teams}
+    names = reach.names()
     if not names:
         return []
     query = select(Invitation).where(col(Invitation.team_id).in_(list(names)))
@@ -445,8 +571,10 @@ def recent(db: Session, reach: Reach, *, limit: int = RECENT) -> list[Recent]:
     ).all()
     return [
         Recent(
+            id=inv.id or 0,
+            name=inv.name or "",
             email=inv.email,
-            team=names.get(inv.team_id, ""),
+            team=names.get(inv.team_id or 0, ""),
             role=ROLES.get(inv.role, inv.role),
             sent=_aware(inv.created_at),
             status=status_of(inv, now),

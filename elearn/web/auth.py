@@ -336,7 +336,7 @@ def invitation_page(request: Request, db: SessionDep, token: str) -> Response:
         "account/invitation.html",
         errors={},
         token=token,
-        name="",
+        name=invitation.name or "",
         invitation=invitation,
         organisation=db.get(Organisation, invitation.organisation_id),
     )

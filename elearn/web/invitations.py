@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from elearn.db import SessionDep
-from elearn.errors import FormError
+from elearn.errors import FormError, NotFound
 from elearn.services import invitations
-from elearn.services.invitations import Reach, UnreadableFile
+from elearn.services.invitations import CannotResend, Reach, Resent, UnreadableFile
 from elearn.web.deps import SignedInDep, csrf_protect, settings_of
 from elearn.web.templating import render
 
@@ -47,10 +47,25 @@ def _page(
     )
 
 
+def _just_resent(request: Request, db: SessionDep, reach: Reach) -> Resent | None:
+    """The invitation named by the redirect after a re-send, when it is within reach."""
+    raw = request.query_params.get("resent", "")
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    try:
+        invitation = invitations.in_reach(db, reach, int(raw))
+    except NotFound:
+        return None
+    team = reach.names().get(invitation.team_id or 0, "")
+    emailed = request.query_params.get("emailed") != "no"
+    return invitations.resent_of(invitation, team, emailed=emailed)
+
+
 @router.get("/manage/invitations")
 def invitations_page(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
     """Invite one person or a CSV file of people, and see recent invitations."""
-    return _page(request, db, invitations.reach_of(db, viewer.user))
+    reach = invitations.reach_of(db, viewer.user)
+    return _page(request, db, reach, resent=_just_resent(request, db, reach))
 
 
 @router.post("/manage/invitations")
@@ -128,3 +143,20 @@ def invite_csv(
         days=settings_of(request).invitation_days,
         max_rows=invitations.MAX_ROWS,
     )
+
+
+@router.post("/manage/invitations/{invitation_id}/resend")
+def resend(request: Request, db: SessionDep, viewer: SignedInDep, invitation_id: int) -> Response:
+    """Email a waiting or expired invitation again with a fresh link; the old link stops
+    working. An accepted invitation is not re-sent: the page says why."""
+    reach = invitations.reach_of(db, viewer.user)
+    try:
+        resent = invitations.resend(
+            db, reach=reach, invitation_id=invitation_id, settings=settings_of(request)
+        )
+    except CannotResend as exc:
+        return _page(
+            request, db, reach, errors={"recent": exc.message}, status_code=exc.status_code
+        )
+    emailed = "" if resent.emailed else "&emailed=no"
+    return RedirectResponse(f"/manage/invitations?resent={resent.id}{emailed}", status_code=303)

@@ -128,3 +128,32 @@ def test_the_invite_form_with_errors_passes_axe(manager: Page) -> None:
     expect(manager.get_by_text("There is a problem")).to_be_visible()
     expect(manager.get_by_label("Email address")).to_have_value("not an email")
     no_violations(manager, "the invitations page with errors")
+
+
+def test_a_manager_invites_someone_by_name_and_re_sends_the_invitation(
+    manager: Page, sample_server: LiveServer, team_and_manager: tuple[int, str]
+) -> None:
+    team_id, _ = team_and_manager
+    email = f"jo-{uuid.uuid4().hex[:6]}@example.org"
+    manager.goto("/manage/invitations")
+    manager.get_by_label("Name (optional)").fill("Jo Newcomer")
+    manager.get_by_label("Email address").fill(email)
+    manager.get_by_label("Team", exact=True).select_option(str(team_id))
+    manager.get_by_role("button", name="Send invitation").click()
+    recent = manager.get_by_role("table", name=re.compile("invitations? to your teams"))
+    row = recent.get_by_role("row").filter(has_text=email)
+    expect(row).to_contain_text("Jo Newcomer")
+    with Session(sample_server.engine) as db:
+        first = db.exec(select(Invitation).where(Invitation.email == email)).one()
+    assert first.name == "Jo Newcomer"
+
+    resend = row.get_by_role("button", name=f"Re-send the invitation to {email}")
+    resend.focus()
+    manager.keyboard.press("Enter")
+    expect(manager.get_by_role("alert")).to_contain_text(
+        f"Invitation re-sent to Jo Newcomer ({email})"
+    )
+    no_violations(manager, "the invitations page after a re-send")
+    with Session(sample_server.engine) as db:
+        renewed = db.exec(select(Invitation).where(Invitation.email == email)).one()
+    assert renewed.id == first.id and renewed.token_hash != first.token_hash

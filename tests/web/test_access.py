@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import Session, SQLModel, select
 
-from elearn.models import Enrolment, Organisation, Reflection, Team, User
+from elearn.models import Enrolment, Invitation, Organisation, Reflection, Team, User
 from elearn.services import accounts
 from tests.conftest import PASSWORD, csrf_token, post, quiz_form, sign_up
 from tests.services.conftest import use_quick_hashing
@@ -101,6 +101,7 @@ def csrf_world(
         invited_by=None,
         settings=settings,
     )
+    [invited] = rows(learner, Invitation, Invitation.email == "jo@example.org")
     [mine] = rows(learner, Reflection)
 
     def attempt() -> str:
@@ -117,6 +118,7 @@ def csrf_world(
         "attempt_id": attempt,
         "reset-token": lambda: reset.group(1),
         "invitation-token": lambda: invitation,
+        "invitation_id": lambda: str(invited.id),
         "code": lambda: "ABCD-EFGH-JKMN-PQRS-TVWX-YZ23-4567",
         "assignment_id": lambda: "1",
         "token_id": lambda: "1",
@@ -336,6 +338,7 @@ def test_signed_out_visitors_are_sent_to_sign_in_and_brought_back(
         ("/account/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
         ("/account/sign-out-everywhere", {}),
         ("/learning/reflections/1/delete", {}),
+        ("/manage/invitations/1/resend", {}),
     ],
 )
 def test_signed_out_forms_change_nothing(

@@ -7,14 +7,14 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
-from elearn.models import Invitation, Organisation, Team, TeamManager, User
+from elearn.models import Invitation, Organisation, Team, TeamManager, User, utcnow
 from elearn.services.tokens import token_hash
 from tests.conftest import PASSWORD, MakeClient, post
 from tests.services.conftest import SmtpSink, free_port, use_quick_hashing
@@ -105,6 +105,41 @@ def ready_lines(page: str) -> list[int]:
         return []
     table = page.split("Rows that are ready", 1)[1].split("</table>", 1)[0]
     return [int(n) for n in re.findall(r"cell--numeric\">(\d+)</td>", table)]
+
+
+def resend(browser: TestClient, invitation: Invitation | int | str) -> Any:
+    """Press an invitation's Re-send button."""
+    invitation_id = invitation.id if isinstance(invitation, Invitation) else invitation
+    return post(browser, f"/manage/invitations/{invitation_id}/resend")
+
+
+def invitation_of(world: World, email: str) -> Invitation:
+    """The one invitation to this email address."""
+    with world.db() as db:
+        return db.exec(select(Invitation).where(Invitation.email == email)).one()
+
+
+def expire(world: World, email: str) -> None:
+    """Move an invitation's expiry into the past."""
+    with world.db() as db:
+        invitation = db.exec(select(Invitation).where(Invitation.email == email)).one()
+        invitation.expires_at = utcnow() - timedelta(days=1)
+        db.add(invitation)
+        db.commit()
+
+
+def accept(world: World, token: str, name: str = "Jo Newcomer") -> Any:
+    """Open an invitation link in a new browser and create the account."""
+    newcomer = stranger(world.client)
+    newcomer.get(f"/invitations/{token}")
+    return post(newcomer, f"/invitations/{token}", {"name": name, "password": PASSWORD})
+
+
+def recent_row(page: str, email: str) -> str:
+    """The text of the recent invitations row for this email address."""
+    table = page.split("Recent invitations", 1)[1].split("</table>", 1)[0]
+    [row] = [r for r in re.findall(r"<tr .*?</tr>", table, re.S) if email in r]
+    return row
 
 
 def make_user(world: World, email: str) -> None:
@@ -525,3 +560,182 @@ def test_an_invited_manager_manages_the_team_they_were_invited_to(world: World) 
     with world.db() as db:
         mo = db.exec(select(User).where(User.email == "mo@example.org")).one()
         assert db.get(TeamManager, (world.a.id, mo.id)) is not None
+
+
+# Names --------------------------------------------------------------------------------------
+
+
+def test_the_name_given_is_kept_used_in_the_email_and_offered_when_the_link_is_opened(
+    world: World,
+) -> None:
+    manager = world.manager_of_a()
+    assert one(manager, world.a, "jo@example.org", name="  Jo Newcomer ").status_code == 200
+    assert one(manager, world.a, "sam@example.org").status_code == 200
+    assert invitation_of(world, "jo@example.org").name == "Jo Newcomer"
+    assert invitation_of(world, "sam@example.org").name is None
+    [jo_mail] = world.smtp.to("jo@example.org")
+    [sam_mail] = world.smtp.to("sam@example.org")
+    assert jo_mail.body.splitlines()[0] == "Hello Jo Newcomer,"
+    assert sam_mail.body.splitlines()[0] == "Hello,"
+    page = manager.get(PAGE).text
+    assert "Jo Newcomer jo@example.org Year 7 pastoral team" in text_of(recent_row(page, "jo@"))
+
+    token = jo_mail.link("/invitations/")
+    opened = stranger(world.client).get(f"/invitations/{token}")
+    assert input_value(opened.text, "name") == "Jo Newcomer"
+    sam_page = stranger(world.client).get(f"/invitations/{sam_mail.link('/invitations/')}")
+    assert input_value(sam_page.text, "name") == ""
+    # The invitee may change it.
+    assert accept(world, token, name="Joanne Newcomer").status_code == 303
+    with world.db() as db:
+        user = db.exec(select(User).where(User.email == "jo@example.org")).one()
+    assert user.name == "Joanne Newcomer"
+
+
+def test_names_from_a_file_are_kept_and_offered_when_each_link_is_opened(world: World) -> None:
+    manager = world.manager_of_a()
+    content = "name,email\nAnn Adams,ann@example.org\n,cal@example.org\n"
+    assert upload(manager, world.a, content).status_code == 200
+    assert invitation_of(world, "ann@example.org").name == "Ann Adams"
+    assert invitation_of(world, "cal@example.org").name is None
+    [ann_mail] = world.smtp.to("ann@example.org")
+    assert ann_mail.body.splitlines()[0] == "Hello Ann Adams,"
+    opened = stranger(world.client).get(f"/invitations/{ann_mail.link('/invitations/')}")
+    assert input_value(opened.text, "name") == "Ann Adams"
+    page = manager.get(PAGE).text
+    assert "Ann Adams ann@example.org" in text_of(recent_row(page, "ann@"))
+
+
+# Re-sending ---------------------------------------------------------------------------------
+
+
+def test_re_sending_emails_a_fresh_link_and_the_old_one_stops_working(world: World) -> None:
+    manager = world.manager_of_a()
+    assert one(manager, world.a, "jo@example.org", name="Jo Newcomer").status_code == 200
+    old_token = world.smtp.to("jo@example.org")[0].link("/invitations/")
+    before = invitation_of(world, "jo@example.org")
+    page = manager.get(PAGE).text
+    assert f'action="/manage/invitations/{before.id}/resend"' in recent_row(page, "jo@")
+
+    response = resend(manager, before)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/manage/invitations?resent={before.id}"
+    shown = manager.get(response.headers["location"])
+    banner = text_of(shown.text.split('govuk-notification-banner__content">', 1)[1])
+    assert banner.strip().startswith("Invitation re-sent to Jo Newcomer (jo@example.org)")
+    assert "The link sent before no longer works" in banner
+
+    first, second = world.smtp.to("jo@example.org")
+    new_token = second.link("/invitations/")
+    assert new_token != old_token and second.body.splitlines()[0] == "Hello Jo Newcomer,"
+    after = invitation_of(world, "jo@example.org")
+    assert after.id == before.id and after.token_hash == token_hash(new_token)
+    assert after.expires_at >= before.expires_at
+    assert len(world.invitations()) == 1
+    assert new_token not in shown.text
+
+    assert stranger(world.client).get(f"/invitations/{old_token}").status_code == 404
+    assert accept(world, old_token).status_code == 404
+    opened = stranger(world.client).get(f"/invitations/{new_token}")
+    assert opened.status_code == 200 and input_value(opened.text, "name") == "Jo Newcomer"
+    assert accept(world, new_token).status_code == 303
+
+
+def test_an_expired_invitation_can_be_re_sent_and_works_for_the_usual_days_again(
+    world: World,
+) -> None:
+    manager = world.manager_of_a()
+    assert one(manager, world.a, "jo@example.org").status_code == 200
+    expire(world, "jo@example.org")
+    old_token = world.smtp.to("jo@example.org")[0].link("/invitations/")
+    invitation = invitation_of(world, "jo@example.org")
+    assert "Expired" in recent_row(manager.get(PAGE).text, "jo@")
+    assert "Re-send" in recent_row(manager.get(PAGE).text, "jo@")
+
+    assert resend(manager, invitation).status_code == 303
+    renewed = invitation_of(world, "jo@example.org")
+    days = world.client.app.state.settings.invitation_days  # type: ignore[attr-defined]
+    left = renewed.expires_at.replace(tzinfo=renewed.expires_at.tzinfo or UTC) - utcnow()
+    assert timedelta(days=days) - timedelta(minutes=5) < left <= timedelta(days=days)
+    assert re.search(r"Waiting\s*</strong>", recent_row(manager.get(PAGE).text, "jo@"))
+    new_token = world.smtp.to("jo@example.org")[1].link("/invitations/")
+    assert accept(world, old_token).status_code == 404
+    assert accept(world, new_token).status_code == 303
+
+
+def test_an_accepted_invitation_is_not_re_sent(world: World) -> None:
+    manager = world.manager_of_a()
+    assert one(manager, world.a, "jo@example.org").status_code == 200
+    token = world.smtp.to("jo@example.org")[0].link("/invitations/")
+    assert accept(world, token).status_code == 303
+    accepted = invitation_of(world, "jo@example.org")
+    page = manager.get(PAGE).text
+    assert "Re-send" not in recent_row(page, "jo@") and "/resend" not in recent_row(page, "jo@")
+
+    refused = resend(manager, accepted)
+    assert refused.status_code == 409
+    summary = refused.text.split("govuk-error-summary__list", 1)[1].split("</ul>", 1)[0]
+    assert "jo@example.org accepted their invitation on" in summary
+    assert "nothing to re-send" in summary and 'href="#recent"' in summary
+    assert "<title>Error: " in refused.text
+    assert world.invitations() == [accepted]
+    assert len(world.smtp.messages) == 1
+
+
+def test_an_invitation_replaced_by_a_newer_one_is_not_re_sent(world: World) -> None:
+    manager = world.manager_of_a()
+    assert one(manager, world.a, "jo@example.org").status_code == 200
+    expire(world, "jo@example.org")
+    assert one(manager, world.a, "jo@example.org").status_code == 200
+    old, new = world.invitations()
+    refused = resend(manager, old)
+    assert refused.status_code == 409
+    assert "has another invitation to Year 7 pastoral team waiting" in html.unescape(refused.text)
+    assert world.invitations() == [old, new]
+    assert len(world.smtp.messages) == 2
+    assert resend(manager, new).status_code == 303
+
+
+def test_only_the_teams_manager_or_the_partnerships_admin_may_re_send(world: World) -> None:
+    admin = person(world.client, role="admin")
+    assert one(admin, world.a, "jo@example.org").status_code == 200
+    invitation = invitation_of(world, "jo@example.org")
+    before = world.invitations()
+    outsiders = [
+        person(world.client, role="manager", manages=world.b.id),
+        person(world.client, role="manager", manages=world.c.id),
+        person(world.client, role="admin", partnership="leicestershire"),
+        person(world.client, role="learner", team_id=world.a.id),
+        person(world.client, role="author"),
+    ]
+    for browser in outsiders:
+        assert resend(browser, invitation).status_code == 404
+    manager = world.manager_of_a()
+    for missing in ("999999", "0", "-1", str(2**63)):
+        assert resend(manager, missing).status_code == 404, missing
+    visitor = stranger(world.client)
+    signed_out = resend(visitor, invitation)
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"].startswith("/account/sign-in")
+    assert world.invitations() == before and len(world.smtp.messages) == 1
+    # A banner is shown only for an invitation within reach.
+    outsider_page = outsiders[0].get(f"{PAGE}?resent={invitation.id}").text
+    assert "jo@example.org" not in outsider_page
+
+    assert resend(manager, invitation).status_code == 303
+    assert resend(admin, invitation).status_code == 303
+    assert len(world.smtp.to("jo@example.org")) == 3
+
+
+def test_when_the_mail_server_is_down_a_re_send_says_so(make_client: MakeClient) -> None:
+    client = make_client(smtp_host="127.0.0.1", smtp_port=free_port(), smtp_starttls=False)
+    with Session(client.app.state.engine) as db:  # type: ignore[attr-defined]
+        team = db.exec(select(Team).where(Team.name == "Year 7 pastoral team")).one()
+    manager = person(client, role="manager", manages=team.id)
+    assert one(manager, team, "jo@example.org").status_code == 200
+    with Session(client.app.state.engine) as db:  # type: ignore[attr-defined]
+        invitation = db.exec(select(Invitation)).one()
+    response = resend(manager, invitation)
+    assert response.status_code == 303 and response.headers["location"].endswith("&emailed=no")
+    page = manager.get(response.headers["location"]).text
+    assert "has a new link, but the email could not be sent" in page
