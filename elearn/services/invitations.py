@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from elearn.config import Settings
 from elearn.errors import FormError, NotFound, UserFacingError
 from elearn.models import Invitation, Organisation, Team, TeamManager, User, utcnow
-from elearn.services import accounts, training
+from elearn.services import accounts, scopes
 from elearn.services.sessions import _aware
 
 log = logging.getLogger("elearn.invitations")
@@ -74,7 +74,7 @@ class Reach:
 
 def reach_of(db: Session, user: User) -> Reach:
     """What this person may invite to; NotFound for anyone but managers and admins."""
-    scope = training.require_scope(db, user)
+    scope = scopes.require_scope(db, user)
     query = select(Team, Organisation).join(
         Organisation, col(Organisation.id) == Team.organisation_id
     )

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from elearn.config import Settings
 from elearn.content.catalog import Catalog
 from elearn.models import Partnership, ReminderSent, TeamManager, User, utcnow
-from elearn.services import training
+from elearn.services import scopes, statuses, training
 from elearn.services.mail import send_mail
 
 WEEK = timedelta(days=7)
@@ -28,7 +28,7 @@ class Due:
     name: str
     email: str
     team_id: int | None
-    items: dict[int, list[tuple[str, training.Standing]]] = field(default_factory=dict)
+    items: dict[int, list[tuple[str, statuses.Standing]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -42,8 +42,8 @@ class Report:
 
 def _due(db: Session, catalog: Catalog, partnership_id: str, today: date) -> list[Due]:
     """Everyone in the partnership with something due soon, overdue or expired."""
-    scope = training.Scope(partnership_id, None)
-    filters = training.Filters()
+    scope = scopes.Scope(partnership_id, None)
+    filters = scopes.Filters()
     assignments, rules, columns = training.rules_for(db, scope, catalog, filters)
     required = training.Requirements(assignments, rules)
     titles = {c.module_id: c.title for c in columns}
@@ -54,7 +54,7 @@ def _due(db: Session, catalog: Catalog, partnership_id: str, today: date) -> lis
         user_id, name, email, team_id, organisation_id, _, _, sector = row
         due = Due(user_id, name, email, team_id)
         for assignment_id, rule in required.rules(team_id, organisation_id, sector):
-            cell = training.standing(
+            cell = statuses.standing(
                 today=today,
                 due_on=rule.due_on,
                 recertify_months=rule.recertify_months,
@@ -78,7 +78,7 @@ def _recent(db: Session, since: datetime) -> tuple[set[tuple[int, int]], set[int
     return learners, digests
 
 
-def _learner_body(due: Due, items: list[tuple[str, training.Standing]], settings: Settings) -> str:
+def _learner_body(due: Due, items: list[tuple[str, statuses.Standing]], settings: Settings) -> str:
     lines = [
         f"Hello {due.name},",
         "",
@@ -178,7 +178,7 @@ def _digest_body(manager: User, people: list[Due], settings: Settings) -> str:
     for person in sorted(people, key=lambda p: p.name.lower()):
         worst = sorted(
             (c for items in person.items.values() for _, c in items),
-            key=lambda c: training.STATUSES.index(c.status),
+            key=lambda c: statuses.STATUSES.index(c.status),
         )[0]
         lines.append(f"- {person.name}: {worst.label.lower()}")
     lines += ["", f"See the details at {settings.base_url.rstrip('/')}/manage"]

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from elearn.db import SessionDep
 from elearn.errors import NotFound
 from elearn.models import Assignment, Organisation, Team, utcnow
-from elearn.services import certificates, completion, progress, training
+from elearn.services import certificates, completion, progress, scopes, statuses, training
 from elearn.web.deps import SignedInDep, csrf_protect
 from elearn.web.pages import catalog_of
 from elearn.web.templating import render
@@ -33,10 +33,10 @@ def _today() -> date:
 def team_view(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
     """Summary tiles, the people × modules matrix with filters, and completions per week.
     An htmx request gets just the part below the filters, to swap in place."""
-    scope = training.require_scope(db, viewer.user)
+    scope = scopes.require_scope(db, viewer.user)
     catalog = catalog_of(request)
-    found = training.choices(db, scope, catalog)
-    filters = training.parse_filters(dict(request.query_params), found)
+    found = scopes.choices(db, scope, catalog)
+    filters = scopes.parse_filters(dict(request.query_params), found)
     result = training.matrix(db, scope=scope, catalog=catalog, filters=filters, today=_today())
     template = (
         "manage/_results.html"
@@ -49,9 +49,9 @@ def team_view(request: Request, db: SessionDep, viewer: SignedInDep) -> Response
         matrix=result,
         filters=filters,
         found=found,
-        labels=training.LABELS,
-        tags=training.TAGS,
-        sorts=training.SORTS,
+        labels=statuses.LABELS,
+        tags=statuses.TAGS,
+        sorts=scopes.SORTS,
         chart=_chart(result.weeks),
         options={
             "partnership": found.partnerships,
@@ -60,7 +60,7 @@ def team_view(request: Request, db: SessionDep, viewer: SignedInDep) -> Response
             "sector": [(s, s.replace("-", " ").capitalize()) for s in found.sectors],
             "track": [(t, title) for _, t, title in found.tracks],
             "module": [(m, title) for _, m, title in found.modules],
-            "status": list(training.LABELS.items()),
+            "status": list(statuses.LABELS.items()),
         },
     )
 
@@ -97,11 +97,9 @@ def _safe(value: str) -> str:
 @router.get("/manage/export.csv")
 def export(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
     """The filtered matrix as CSV, one row per person and required module, streamed."""
-    scope = training.require_scope(db, viewer.user)
+    scope = scopes.require_scope(db, viewer.user)
     catalog = catalog_of(request)
-    filters = training.parse_filters(
-        dict(request.query_params), training.choices(db, scope, catalog)
-    )
+    filters = scopes.parse_filters(dict(request.query_params), scopes.choices(db, scope, catalog))
     engine = request.app.state.engine
     today = _today()
 
@@ -139,11 +137,11 @@ def export(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
 def person_page(request: Request, db: SessionDep, viewer: SignedInDep, user_id: int) -> Response:
     """One person's required training, tracks and certificates; never their reflections or
     individual answers."""
-    scope = training.require_scope(db, viewer.user)
+    scope = scopes.require_scope(db, viewer.user)
     person = training.person_in_scope(db, scope, user_id)
     catalog = catalog_of(request)
     own_row = training.matrix(
-        db, scope=scope, catalog=catalog, filters=training.Filters(q=person.email), today=_today()
+        db, scope=scope, catalog=catalog, filters=scopes.Filters(q=person.email), today=_today()
     ).people
     row = next((p for p in own_row if p.user_id == user_id), None)
     titles = {m.id: m.model.title for c in catalog.courses for m in c.modules.values()}
@@ -159,7 +157,7 @@ def person_page(request: Request, db: SessionDep, viewer: SignedInDep, user_id: 
         person=person,
         row=row,
         titles=titles,
-        tags=training.TAGS,
+        tags=statuses.TAGS,
         tracks=tracks,
         done=completion.track_completions(db, user_id=user_id),
         held=certificates.of_user(db, user_id),
@@ -176,14 +174,14 @@ def person_page(request: Request, db: SessionDep, viewer: SignedInDep, user_id: 
 @router.get("/manage/assignments")
 def assignments_page(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
     """Required training in the viewer's scope, and a form to add some."""
-    scope = training.require_scope(db, viewer.user)
+    scope = scopes.require_scope(db, viewer.user)
     return _assignments(request, db, scope, errors={}, form={})
 
 
 def _assignments(
     request: Request,
     db: Session,
-    scope: training.Scope,
+    scope: scopes.Scope,
     *,
     errors: dict[str, str],
     form: dict[str, str],
@@ -191,7 +189,7 @@ def _assignments(
     notice: str | None = None,
 ) -> Response:
     catalog = catalog_of(request)
-    found = training.choices(db, scope, catalog)
+    found = scopes.choices(db, scope, catalog)
     rows = [
         a
         for a in db.exec(
@@ -235,9 +233,9 @@ def add_assignment(
 ) -> Response:
     """Require a track or module of a team (managers), or of an organisation or a sector
     (partnership admins), by a date."""
-    scope = training.require_scope(db, viewer.user)
+    scope = scopes.require_scope(db, viewer.user)
     catalog = catalog_of(request)
-    found = training.choices(db, scope, catalog)
+    found = scopes.choices(db, scope, catalog)
     form = {
         "item": item,
         "scope_kind": scope_kind,
@@ -308,7 +306,7 @@ def delete_assignment(
     request: Request, db: SessionDep, viewer: SignedInDep, assignment_id: int
 ) -> Response:
     """Stop requiring something (completions already recorded are kept)."""
-    scope = training.require_scope(db, viewer.user)
+    scope = scopes.require_scope(db, viewer.user)
     assignment = db.get(Assignment, assignment_id)
     if (
         assignment is None

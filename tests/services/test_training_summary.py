@@ -1,5 +1,5 @@
 """The team view's summary agrees, person by person, with the status of each required module
-worked out one cell at a time (`training.standing`), on both databases.
+worked out one cell at a time (`statuses.standing`), on both databases.
 
 The summary is computed in bulk: the database packs each person's completions into time
 bands and Python reads them against what their team, organisation and sector require. This
@@ -33,7 +33,7 @@ from elearn.models import (
     Team,
     User,
 )
-from elearn.services import training
+from elearn.services import scopes, statuses, summary, training
 
 TODAY = date(2026, 3, 31)  # a month end: "N months later" clamps
 COURSE = "many"
@@ -89,10 +89,10 @@ def _completion_day(rng: random.Random) -> date:
     """A completion day near the edges that matter: expiry after 1 or 12 months (today and
     30 days ahead), week starts of the chart, or anywhere in the last two years."""
     anchors = [
-        training.add_months(TODAY, -1),
-        training.add_months(TODAY, -12),
-        training.add_months(TODAY + timedelta(days=30), -1),
-        training.add_months(TODAY + timedelta(days=30), -12),
+        statuses.add_months(TODAY, -1),
+        statuses.add_months(TODAY, -12),
+        statuses.add_months(TODAY + timedelta(days=30), -1),
+        statuses.add_months(TODAY + timedelta(days=30), -12),
         TODAY - timedelta(days=TODAY.weekday()),  # this week's Monday
         TODAY - timedelta(days=TODAY.weekday(), weeks=11),  # the chart's first Monday
         TODAY,
@@ -197,7 +197,7 @@ def _fill(db: Session, seed: int) -> str:
 
 
 def _reference(
-    db: Session, scope: training.Scope, catalog: Any, filters: training.Filters
+    db: Session, scope: scopes.Scope, catalog: Any, filters: scopes.Filters
 ) -> dict[str, Any]:
     """Tiles, weeks, people in order and used columns, one `standing()` per cell."""
     assignments, rules, columns = training.rules_for(db, scope, catalog, filters)
@@ -216,7 +216,7 @@ def _reference(
     people = []
     for user_id, name, _, team_id, organisation_id, organisation, team, sector in rows:
         cells = {
-            m: training.standing(
+            m: statuses.standing(
                 today=TODAY,
                 due_on=due_on,
                 recertify_months=months,
@@ -235,23 +235,23 @@ def _reference(
         "organisation": lambda p: (p[2].lower(), p[1].lower(), p[0]),
         "team": lambda p: (p[3].lower(), p[1].lower(), p[0]),
         "attention": lambda p: (
-            min(training.STATUSES.index(c.status) for c in p[4].values()),
+            min(statuses.STATUSES.index(c.status) for c in p[4].values()),
             p[1].lower(),
             p[0],
         ),
     }
     people.sort(key=order[filters.sort])
     soon = TODAY + timedelta(days=30)
-    tiles = training.Tiles()
+    tiles = statuses.Tiles()
     start = TODAY - timedelta(days=TODAY.weekday(), weeks=11)
     weeks: dict[date, int] = defaultdict(int)
     for *_, cells in people:
-        statuses = [c.status for c in cells.values()]
+        found = [c.status for c in cells.values()]
         tiles.people += 1
-        tiles.required += len(statuses)
-        tiles.completed += statuses.count("completed")
-        tiles.overdue += "overdue" in statuses or "expired" in statuses
-        tiles.due_soon += "due_soon" in statuses
+        tiles.required += len(found)
+        tiles.completed += found.count("completed")
+        tiles.overdue += "overdue" in found or "expired" in found
+        tiles.due_soon += "due_soon" in found
         tiles.expiring += any(
             c.status == "completed" and c.expires_on is not None and c.expires_on <= soon
             for c in cells.values()
@@ -277,15 +277,15 @@ def _reference(
 
 
 @pytest.fixture
-def world(any_db: TestClient) -> Iterator[tuple[Session, training.Scope]]:
+def world(any_db: TestClient) -> Iterator[tuple[Session, scopes.Scope]]:
     with Session(any_db.app.state.engine) as db:  # type: ignore[attr-defined]
         partnership = _fill(db, seed=7)
-        yield db, training.Scope(partnership, None)
+        yield db, scopes.Scope(partnership, None)
 
 
 FILTERS: list[dict[str, Any]] = [
     {},
-    *({"status": s} for s in training.STATUSES),
+    *({"status": s} for s in statuses.STATUSES),
     {"sort": "attention"},
     {"sort": "organisation", "page": 2},
     {"sort": "team"},
@@ -296,12 +296,12 @@ FILTERS: list[dict[str, Any]] = [
 
 
 def test_the_summary_agrees_with_each_cells_status(
-    world: tuple[Session, training.Scope],
+    world: tuple[Session, scopes.Scope],
 ) -> None:
     db, scope = world
     catalog = _Catalog()
     for given in FILTERS:
-        filters = training.Filters(**given)
+        filters = scopes.Filters(**given)
         expected = _reference(db, scope, catalog, filters)
         found = training.matrix(db, scope=scope, catalog=catalog, filters=filters, today=TODAY)  # type: ignore[arg-type]
         assert found.tiles == expected["tiles"], given
@@ -315,7 +315,7 @@ def test_the_summary_agrees_with_each_cells_status(
         } == expected["page"], given
 
 
-def test_the_random_data_reaches_every_edge(world: tuple[Session, training.Scope]) -> None:
+def test_the_random_data_reaches_every_edge(world: tuple[Session, scopes.Scope]) -> None:
     """The data above is worth checking against: every status occurs, a person needs more
     than 60 modules, expiring completions and completions in the chart's weeks exist."""
     db, scope = world
@@ -323,26 +323,26 @@ def test_the_random_data_reaches_every_edge(world: tuple[Session, training.Scope
         db,
         scope=scope,
         catalog=_Catalog(),
-        filters=training.Filters(),
+        filters=scopes.Filters(),
         today=TODAY,  # type: ignore[arg-type]
     )
-    for status in training.STATUSES:
+    for status in statuses.STATUSES:
         assert training.matrix(
             db,
             scope=scope,
             catalog=_Catalog(),  # type: ignore[arg-type]
-            filters=training.Filters(status=status),
+            filters=scopes.Filters(status=status),
             today=TODAY,
         ).total, status
     assert len(found.columns) > 60
     assert found.tiles.expiring and found.tiles.overdue and found.tiles.due_soon
     assert sum(n for _, n in found.weeks) > 0
-    everyone = db.exec(training.people_query(scope, training.Filters())).all()
+    everyone = db.exec(training.people_query(scope, scopes.Filters())).all()
     assert found.total < len(everyone)  # people with nothing required are left out
 
 
 def test_garbage_collection_resumes_after_a_summary_even_one_that_fails(
-    world: tuple[Session, training.Scope],
+    world: tuple[Session, scopes.Scope],
 ) -> None:
     db, scope = world
     assert gc.isenabled()
@@ -350,15 +350,15 @@ def test_garbage_collection_resumes_after_a_summary_even_one_that_fails(
         db,
         scope=scope,
         catalog=_Catalog(),
-        filters=training.Filters(),
+        filters=scopes.Filters(),
         today=TODAY,  # type: ignore[arg-type]
     )
     assert gc.isenabled()
     with pytest.raises(AttributeError):
-        training.matrix(db, scope=scope, catalog=None, filters=training.Filters(), today=TODAY)  # type: ignore[arg-type]
+        training.matrix(db, scope=scope, catalog=None, filters=scopes.Filters(), today=TODAY)  # type: ignore[arg-type]
     assert gc.isenabled()
-    with training._collection_paused:
-        with training._collection_paused:
+    with summary.collection_paused:
+        with summary.collection_paused:
             assert not gc.isenabled()
         assert not gc.isenabled()  # still inside the outer pause
     assert gc.isenabled()

@@ -27,7 +27,7 @@ from elearn.models import (
     utcnow,
 )
 from elearn.services.passwords import hash_password
-from elearn.services.training import add_months, standing
+from elearn.services.statuses import add_months, standing
 from tests.conftest import PASSWORD, post, sign_in
 
 TODAY = date(2026, 11, 24)
