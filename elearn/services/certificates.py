@@ -305,6 +305,14 @@ def reissue(
         raise FormError({"holder_name": "Enter the name as it should appear on the certificate"})
     if len(holder_name) > 200:
         raise FormError({"holder_name": "Enter a name of 200 characters or fewer"})
+    missing = pdf.unsupported_characters(holder_name)
+    if missing:
+        raise FormError(
+            {
+                "holder_name": f"The certificate cannot print {' '.join(missing)}: they would "
+                "show as empty boxes. Enter the name in Latin, Greek or Cyrillic letters"
+            }
+        )
     old = _admin_certificate(db, admin, code)
     if old.revoked_at is not None:
         raise CertificateRefused("A revoked certificate cannot be re-issued.")

@@ -291,6 +291,9 @@ def test_reissuing_after_a_name_correction_supersedes_the_old_certificate(
     admin.get(f"/admin/certificates/{old.code}")
     blank = post(admin, f"/admin/certificates/{old.code}/reissue", {"holder_name": ""})
     assert blank.status_code == 400 and "Enter the name" in blank.text
+    boxes = post(admin, f"/admin/certificates/{old.code}/reissue", {"holder_name": "Sam 李"})
+    assert boxes.status_code == 400 and "cannot print 李" in boxes.text
+    assert 'value="Sam 李"' in boxes.text  # what was typed is kept
     done = post(admin, f"/admin/certificates/{old.code}/reissue", {"holder_name": "Samira Learner"})
     assert done.status_code == 303
     new = max(rows(learner, Certificate), key=lambda c: c.id or 0)
