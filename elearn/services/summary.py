@@ -38,17 +38,15 @@ def _first_day(months: int, target: date, *, after: bool) -> date:
     return day
 
 
-_OVERDUE_OR_EXPIRED = 1 << STATUSES.index("overdue") | 1 << STATUSES.index("expired")
-_URGENT = _OVERDUE_OR_EXPIRED | 1 << STATUSES.index("due_soon")
-_DUE_SOON = 1 << STATUSES.index("due_soon")
+_BIT = {status: 1 << i for i, status in enumerate(STATUSES)}  # a person's statuses as bits
+_OVERDUE_OR_EXPIRED = _BIT["overdue"] | _BIT["expired"]
+_DUE_SOON = _BIT["due_soon"]
+_URGENT = _OVERDUE_OR_EXPIRED | _DUE_SOON
 
 
 def attention(statuses: int) -> int:
     """The most urgent status's place in STATUSES (bit i: STATUSES[i]); lower sorts first."""
     return (statuses & -statuses).bit_length() - 1 if statuses else len(STATUSES)
-
-
-_BIT = {status: 1 << i for i, status in enumerate(STATUSES)}
 
 
 @dataclass(frozen=True)

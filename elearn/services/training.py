@@ -1,8 +1,9 @@
 """Required training: who must complete what by when, and where each person stands.
 
-A manager sees only the teams they manage, a partnership admin their partnership. Statuses
-are computed, never stored: from assignments, completions and lesson progress, in a number of
-queries that does not grow with the number of people.
+Statuses are computed, never stored: from assignments, completions and lesson progress. The
+team view reads everyone's standing in bulk (`summary`) and works cell by cell only for the
+page shown, in a number of queries that does not grow with the number of people (except one
+more per 1,000 people whose urgency order or status filter needs their lesson progress).
 """
 
 from __future__ import annotations
