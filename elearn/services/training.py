@@ -8,6 +8,7 @@ more per 1,000 people whose urgency order or status filter needs their lesson pr
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,10 +23,12 @@ from elearn.content.catalog import Catalog
 from elearn.errors import NotFound
 from elearn.models import (
     Assignment,
+    AuditEvent,
     LessonProgress,
     ModuleCompletion,
     Organisation,
     QuizAttempt,
+    ReminderSent,
     Team,
     User,
 )
@@ -294,12 +297,6 @@ def _person(row: Sequence[Any], cells: dict[str, Standing]) -> Person:
     return Person(user_id, name, email, organisation, team or "", sector, cells)
 
 
-def _keep(person: Person, filters: Filters) -> bool:
-    if not person.cells:
-        return False  # nothing required of them under these filters
-    return filters.status is None or any(c.status == filters.status for c in person.cells.values())
-
-
 def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, today: date) -> Matrix:
     """The filtered, sorted page of the people × modules matrix, with its summary.
 
@@ -309,9 +306,21 @@ def matrix(db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, tod
         return _matrix(db, scope=scope, catalog=catalog, filters=filters, today=today)
 
 
-def _matrix(
+class _Ordered(NamedTuple):
+    """Everyone in view who has something required, in the order of the page."""
+
+    required: Requirements
+    columns: list[Column]
+    people: Any  # the full people query
+    ids: list[int]
+    tiles: Tiles
+    weeks: list[tuple[date, int]]
+    used: set[str]
+
+
+def _ordered(
     db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, today: date
-) -> Matrix:
+) -> _Ordered:
     assignments, rules, columns = rules_for(db, scope, catalog, filters)
     required = Requirements(assignments, rules)
     people = people_query(scope, filters)
@@ -331,23 +340,33 @@ def _matrix(
     )
     kept = [r for r in rows if r[0] in statuses]
     kept.sort(key=_sort_key(db, scope, filters.sort, statuses))
-    pages = max(1, -(-len(kept) // PER_PAGE))
+    weeks = list(zip(mondays, weekly, strict=True))
+    return _Ordered(required, columns, people, [r[0] for r in kept], tiles, weeks, used)
+
+
+def _matrix(
+    db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, today: date
+) -> Matrix:
+    found = _ordered(db, scope=scope, catalog=catalog, filters=filters, today=today)
+    pages = max(1, -(-len(found.ids) // PER_PAGE))
     page = min(filters.page, pages)
-    shown_ids = [r[0] for r in kept[(page - 1) * PER_PAGE : page * PER_PAGE]]
-    on_page = people.where(col(User.id).in_(shown_ids or [-1]))
+    shown_ids = found.ids[(page - 1) * PER_PAGE : page * PER_PAGE]
+    on_page = found.people.where(col(User.id).in_(shown_ids or [-1]))
     full = {r[0]: r for r in db.connection().execute(on_page).all()}
-    facts = facts_for(db, on_page, [c.module_id for c in columns])
+    facts = facts_for(db, on_page, [c.module_id for c in found.columns])
     shown = [
-        _person(full[i], _cells(full[i], required, facts, today)) for i in shown_ids if i in full
+        _person(full[i], _cells(full[i], found.required, facts, today))
+        for i in shown_ids
+        if i in full
     ]
     return Matrix(
-        [c for c in columns if c.module_id in used],
+        [c for c in found.columns if c.module_id in found.used],
         shown,
-        len(kept),
+        len(found.ids),
         page,
         pages,
-        tiles,
-        list(zip(mondays, weekly, strict=True)),
+        found.tiles,
+        found.weeks,
     )
 
 
@@ -372,27 +391,33 @@ def _sort_key(db: Session, scope: Scope, sort: str, statuses: dict[int, int]) ->
     return lambda r: (names.get(r[place], ""), r[1].lower(), r[0])
 
 
+def sector_name(sector: str) -> str:
+    """A sector as people read it: "youth-justice" -> "Youth justice"."""
+    return sector.replace("-", " ").capitalize()
+
+
 def export_rows(
     db: Session, *, scope: Scope, catalog: Catalog, filters: Filters, today: date
 ) -> Iterator[list[str]]:
-    """The filtered matrix as rows for a CSV file, one per person and required module,
-    produced a thousand people at a time so memory does not grow with the export."""
-    assignments, rules, columns = rules_for(db, scope, catalog, filters)
-    required = Requirements(assignments, rules)
-    titles = {c.module_id: c.title for c in columns}
-    base = people_query(scope, filters).order_by(col(User.id))
-    last = 0
-    while True:
-        chunk = base.where(col(User.id) > last).limit(1000)
-        rows = db.exec(chunk).all()
-        if not rows:
-            return
+    """The filtered matrix as rows for a CSV file, one per person and required module: people
+    in the order of the page, their modules in the order of the columns. Rows are produced a
+    thousand people at a time so memory holds only the order, not the export."""
+    found = _ordered(db, scope=scope, catalog=catalog, filters=filters, today=today)
+    titles = {c.module_id: c.title for c in found.columns}
+    place = {c.module_id: i for i, c in enumerate(found.columns)}
+    for start in range(0, len(found.ids), 1000):
+        ids = found.ids[start : start + 1000]
+        chunk = found.people.where(col(User.id).in_(ids))
+        full = {r[0]: r for r in db.exec(chunk).all()}
         facts = facts_for(db, chunk, list(titles))
-        for row in rows:
-            person = _person(row, _cells(row, required, facts, today))
-            if not _keep(person, filters):
+        for user_id in ids:
+            row = full.get(user_id)
+            if row is None:
                 continue
-            for module_id, cell in sorted(person.cells.items()):
+            person = _person(row, _cells(row, found.required, facts, today))
+            for module_id, cell in sorted(
+                person.cells.items(), key=lambda item: (place.get(item[0], len(place)), item[0])
+            ):
                 if filters.status and cell.status != filters.status:
                     continue
                 yield [
@@ -400,15 +425,14 @@ def export_rows(
                     person.email,
                     person.organisation,
                     person.team,
-                    person.sector,
+                    sector_name(person.sector),
                     titles.get(module_id, module_id),
                     cell.label,
                     cell.due_on.isoformat(),
                     cell.completed_on.isoformat() if cell.completed_on else "",
                     cell.expires_on.isoformat() if cell.expires_on else "",
-                    "" if cell.best_score is None else str(cell.best_score),
+                    "" if cell.best_score is None else f"{cell.best_score}%",
                 ]
-        last = rows[-1][0]
         db.expunge_all()
 
 
@@ -439,3 +463,165 @@ def person_in_scope(db: Session, scope: Scope, user_id: int) -> User:
     ):
         raise NotFound("There is nobody here by that reference.")
     return user
+
+
+# Setting required training ------------------------------------------------------------------
+
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+YEARS_AHEAD = 10  # a due date further off than this is a typing slip
+
+
+def due_date(
+    day: str, month: str, year: str, *, today: date
+) -> tuple[date | None, str, tuple[str, ...]]:
+    """A due date typed as day, month and year: (the date, "", ()) or (None, the message,
+    the parts to correct, of "day", "month" and "year")."""
+    parts = {"day": day.strip(), "month": month.strip(), "year": year.strip()}
+    everything = ("day", "month", "year")
+    missing = tuple(name for name, value in parts.items() if not value)
+    if len(missing) == 3:
+        return None, "Enter the due date", everything
+    if missing:
+        return None, f"Due date must include a {' and '.join(missing)}", missing
+    number = MONTHS.get(parts["month"].lower().rstrip("."))
+    month_value = str(number) if number else parts["month"]
+    for name, value in (("day", parts["day"]), ("month", month_value)):
+        if not (value.isascii() and value.isdigit() and len(value) <= 2):
+            return None, "Due date must be a real date", (name,)
+    if not (parts["year"].isascii() and parts["year"].isdigit()):
+        return None, "Due date must be a real date", ("year",)
+    if len(parts["year"]) != 4:
+        return None, "Year must be 4 numbers", ("year",)
+    try:
+        when = date(int(parts["year"]), int(month_value), int(parts["day"]))
+    except ValueError:
+        return None, "Due date must be a real date", everything
+    if when < today:
+        return None, "Due date must be today or in the future", everything
+    if when.year > today.year + YEARS_AHEAD:
+        return None, f"Due date must be within the next {YEARS_AHEAD} years", ("year",)
+    return when, "", ()
+
+
+def recertify_months(raw: str) -> tuple[int | None, str]:
+    """How often training is needed again, typed as months: (months or None, "") or (None,
+    the message)."""
+    months = raw.strip()
+    if not months:
+        return None, ""
+    if months.isascii() and months.isdigit() and 1 <= int(months) <= 120:
+        return int(months), ""
+    return None, "Enter a whole number of months from 1 to 120, or leave it empty"
+
+
+def assignment_in_scope(db: Session, scope: Scope, assignment_id: int) -> Assignment:
+    """Required training the viewer may change or remove: a manager's own teams' only, an
+    admin's whole partnership; NotFound for any other."""
+    in_range = 0 < assignment_id < 2**31
+    assignment = db.get(Assignment, assignment_id) if in_range else None
+    if (
+        assignment is None
+        or assignment.partnership_id != scope.partnership_id
+        or (scope.team_ids is not None and not scope.allows_team(assignment.team_id))
+    ):
+        raise NotFound("There is no such required training among yours.")
+    return assignment
+
+
+def same_requirement(db: Session, assignment: Assignment) -> Assignment | None:
+    """Another assignment requiring the same track or module of the same team, organisation
+    or sector, if there is one."""
+    query = select(Assignment).where(
+        Assignment.partnership_id == assignment.partnership_id,
+        Assignment.course_id == assignment.course_id,
+        Assignment.track_id == assignment.track_id,
+        Assignment.module_id == assignment.module_id,
+        Assignment.team_id == assignment.team_id,
+        Assignment.organisation_id == assignment.organisation_id,
+        Assignment.sector == assignment.sector,
+    )
+    if assignment.id is not None:
+        query = query.where(Assignment.id != assignment.id)
+    return db.exec(query.order_by(col(Assignment.id))).first()
+
+
+def _audit(db: Session, actor: User, action: str, assignment: Assignment, **extra: object) -> None:
+    detail: dict[str, object] = {
+        "assignment_id": assignment.id,
+        "course_id": assignment.course_id,
+        "track_id": assignment.track_id,
+        "module_id": assignment.module_id,
+        "team_id": assignment.team_id,
+        "organisation_id": assignment.organisation_id,
+        "sector": assignment.sector,
+        "due_on": assignment.due_on.isoformat(),
+        "recertify_months": assignment.recertify_months,
+        **extra,
+    }
+    db.add(AuditEvent(actor_id=actor.id, action=action, detail=json.dumps(detail)))
+
+
+def add_assignment(db: Session, *, actor: User, assignment: Assignment) -> Assignment:
+    """Save new required training, with an audit entry."""
+    db.add(assignment)
+    db.flush()
+    _audit(db, actor, "assignment.create", assignment)
+    db.commit()
+    db.refresh(assignment)
+    return assignment
+
+
+def change_assignment(
+    db: Session,
+    *,
+    actor: User,
+    assignment: Assignment,
+    due_on: date,
+    recertify_months: int | None,
+) -> Assignment:
+    """Change when required training is due and how often again, with an audit entry that
+    keeps what it was before."""
+    before = {
+        "due_on": assignment.due_on.isoformat(),
+        "recertify_months": assignment.recertify_months,
+    }
+    assignment.due_on = due_on
+    assignment.recertify_months = recertify_months
+    db.add(assignment)
+    _audit(db, actor, "assignment.change", assignment, before=before)
+    db.commit()
+    db.refresh(assignment)
+    return assignment
+
+
+def remove_assignment(db: Session, *, actor: User, assignment: Assignment) -> None:
+    """Stop requiring something, with an audit entry; completions already recorded are kept,
+    and so is the fact that reminders were sent (no longer tied to it)."""
+    _audit(db, actor, "assignment.remove", assignment)
+    for sent in db.exec(
+        select(ReminderSent).where(ReminderSent.assignment_id == assignment.id)
+    ).all():
+        sent.assignment_id = None
+        db.add(sent)
+    db.delete(assignment)
+    db.commit()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
@@ -94,12 +96,39 @@ def _safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+def _slug(text: str) -> str:
+    """Lower-case letters, digits and single hyphens only, for a file name."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:40].strip("-")
+
+
+def _file_name(filters: scopes.Filters, found: scopes.Choices, today: date) -> str:
+    """A file name that says what was filtered, like
+    team-training-riverside-academy-overdue-2026-12-02.csv."""
+    organisations = {o.id: o.name for o in found.organisations}
+    teams = {t.id: t.name for t in found.teams}
+    tracks = {t: title for _, t, title in found.tracks}
+    modules = {m: title for _, m, title in found.modules}
+    parts = [
+        organisations.get(filters.organisation, "") if filters.organisation else "",
+        teams.get(filters.team, "") if filters.team else "",
+        filters.sector or "",
+        tracks.get(filters.track, "") if filters.track else "",
+        modules.get(filters.module, "") if filters.module else "",
+        statuses.LABELS.get(filters.status, "") if filters.status else "",
+        "search" if filters.q else "",
+    ]
+    words = [slug for part in parts if (slug := _slug(part))]
+    return "-".join(["team-training", *words, today.isoformat()]) + ".csv"
+
+
 @router.get("/manage/export.csv")
 def export(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
     """The filtered matrix as CSV, one row per person and required module, streamed."""
     scope = scopes.require_scope(db, viewer.user)
     catalog = catalog_of(request)
-    filters = scopes.parse_filters(dict(request.query_params), scopes.choices(db, scope, catalog))
+    found = scopes.choices(db, scope, catalog)
+    filters = scopes.parse_filters(dict(request.query_params), found)
     engine = request.app.state.engine
     today = _today()
 
@@ -127,7 +156,7 @@ def export(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
         lines(),
         media_type="text/csv; charset=utf-8",
         headers={
-            "Content-Disposition": f'attachment; filename="training-{today.isoformat()}.csv"',
+            "Content-Disposition": f'attachment; filename="{_file_name(filters, found, today)}"',
             "Cache-Control": "private, no-store",
         },
     )
@@ -170,12 +199,35 @@ def person_page(request: Request, db: SessionDep, viewer: SignedInDep, user_id: 
 
 # Required training ---------------------------------------------------------------------------
 
+DayField = Annotated[str, Form(alias="due-day")]
+MonthField = Annotated[str, Form(alias="due-month")]
+YearField = Annotated[str, Form(alias="due-year")]
+NOTICES = {
+    "added": "The training is now required.",
+    "changed": "The required training is changed.",
+    "removed": "The training is no longer required. Completions already recorded are kept.",
+}
+
 
 @router.get("/manage/assignments")
 def assignments_page(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
     """Required training in the viewer's scope, and a form to add some."""
     scope = scopes.require_scope(db, viewer.user)
-    return _assignments(request, db, scope, errors={}, form={})
+    done = request.query_params.get("done", "")
+    return _assignments(request, db, scope, errors={}, form={}, notice=NOTICES.get(done))
+
+
+def _names(db: Session, scope: scopes.Scope, found: scopes.Choices) -> dict[str, object]:
+    """Names for the table of required training and the pages about one of them."""
+    return {
+        "teams": {t.id: t.name for t in found.teams},
+        "organisations": {o.id: o.name for o in found.organisations},
+        "titles": {
+            **{t: title for _, t, title in found.tracks},
+            **{m: title for _, m, title in found.modules},
+        },
+        "admin": scope.team_ids is None,
+    }
 
 
 def _assignments(
@@ -187,6 +239,8 @@ def _assignments(
     form: dict[str, str],
     status_code: int = 200,
     notice: str | None = None,
+    due_parts: tuple[str, ...] = (),
+    duplicate: Assignment | None = None,
 ) -> Response:
     catalog = catalog_of(request)
     found = scopes.choices(db, scope, catalog)
@@ -205,17 +259,28 @@ def _assignments(
         status_code=status_code,
         rows=rows,
         found=found,
-        teams={t.id: t.name for t in found.teams},
-        organisations={o.id: o.name for o in found.organisations},
-        titles={
-            **{t: title for _, t, title in found.tracks},
-            **{m: title for _, m, title in found.modules},
-        },
-        admin=scope.team_ids is None,
         errors=errors,
+        anchors={"due": f"due-{(due_parts or ('day',))[0]}"},
+        due_parts=due_parts,
         form=form,
         notice=notice,
+        duplicate=duplicate,
+        **_names(db, scope, found),
     )
+
+
+def _when_and_how_often(
+    day: str, month: str, year: str, months: str, errors: dict[str, str]
+) -> tuple[date | None, int | None, tuple[str, ...]]:
+    """The due date and recertification typed into a form, with their errors added to
+    `errors`; and which part of the date to correct first."""
+    due_on, message, parts = training.due_date(day, month, year, today=_today())
+    if message:
+        errors["due"] = message
+    recertify, problem = training.recertify_months(months)
+    if problem:
+        errors["recertify_months"] = problem
+    return due_on, recertify, parts
 
 
 @router.post("/manage/assignments")
@@ -228,11 +293,14 @@ def add_assignment(
     team: Text = "",
     organisation: Text = "",
     sector: Text = "",
-    due_on: Text = "",
+    due_day: DayField = "",
+    due_month: MonthField = "",
+    due_year: YearField = "",
     recertify_months: Text = "",
 ) -> Response:
     """Require a track or module of a team (managers), or of an organisation or a sector
-    (partnership admins), by a date."""
+    (partnership admins), by a date from today on; the same training twice for the same
+    people is refused with a link to the one that exists."""
     scope = scopes.require_scope(db, viewer.user)
     catalog = catalog_of(request)
     found = scopes.choices(db, scope, catalog)
@@ -242,7 +310,9 @@ def add_assignment(
         "team": team,
         "organisation": organisation,
         "sector": sector,
-        "due_on": due_on,
+        "due_day": due_day,
+        "due_month": due_month,
+        "due_year": due_year,
         "recertify_months": recertify_months,
     }
     errors: dict[str, str] = {}
@@ -258,7 +328,7 @@ def add_assignment(
         course_id=course_id,
         track_id=item_id if kind == "track" else None,
         module_id=item_id if kind == "module" else None,
-        due_on=date.today(),
+        due_on=_today(),
         created_by_id=viewer.user.id,
     )
     if scope_kind == "team" or scope.team_ids is not None:
@@ -282,38 +352,140 @@ def add_assignment(
             assignment.sector = sector
     else:
         errors["scope_kind"] = "Choose who must complete it"
-    try:
-        assignment.due_on = date.fromisoformat(due_on.strip())
-    except ValueError:
-        errors["due_on"] = "Enter the due date as a real date, like 2027-03-31"
-    months = recertify_months.strip()
-    if months:
-        if months.isdigit() and 1 <= int(months) <= 120:
-            assignment.recertify_months = int(months)
-        else:
-            errors["recertify_months"] = (
-                "Enter a whole number of months from 1 to 120, or leave it empty"
-            )
-    if errors:
-        return _assignments(request, db, scope, errors=errors, form=form, status_code=400)
-    db.add(assignment)
-    db.commit()
-    return RedirectResponse("/manage/assignments?added=1", status_code=303)
+    due_on, recertify, parts = _when_and_how_often(
+        due_day, due_month, due_year, recertify_months, errors
+    )
+    duplicate = None
+    if not errors:
+        duplicate = training.same_requirement(db, assignment)
+        if duplicate is not None:
+            errors["item"] = f"This training is already required of {_who(assignment, found)}"
+    if errors or due_on is None:
+        return _assignments(
+            request,
+            db,
+            scope,
+            errors=errors,
+            form=form,
+            status_code=400,
+            due_parts=parts,
+            duplicate=duplicate,
+        )
+    assignment.due_on, assignment.recertify_months = due_on, recertify
+    training.add_assignment(db, actor=viewer.user, assignment=assignment)
+    return RedirectResponse("/manage/assignments?done=added", status_code=303)
+
+
+def _who(assignment: Assignment, found: scopes.Choices) -> str:
+    """Who must complete some training, as a sentence ends: "Team A", "everyone at X"."""
+    if assignment.team_id is not None:
+        return next((t.name for t in found.teams if t.id == assignment.team_id), "the team")
+    if assignment.organisation_id is not None:
+        name = next((o.name for o in found.organisations if o.id == assignment.organisation_id), "")
+        return f"everyone at {name or 'the organisation'}"
+    return f"everyone in {training.sector_name(assignment.sector or '').lower()}"
+
+
+def _one(
+    request: Request,
+    db: Session,
+    scope: scopes.Scope,
+    assignment: Assignment,
+    template: str,
+    *,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+    due_parts: tuple[str, ...] = (),
+) -> Response:
+    found = scopes.choices(db, scope, catalog_of(request))
+    return render(
+        request,
+        template,
+        status_code=status_code,
+        a=assignment,
+        errors=errors or {},
+        anchors={"due": f"due-{(due_parts or ('day',))[0]}"},
+        due_parts=due_parts,
+        form=form
+        or {
+            "due_day": str(assignment.due_on.day),
+            "due_month": str(assignment.due_on.month),
+            "due_year": str(assignment.due_on.year),
+            "recertify_months": str(assignment.recertify_months or ""),
+        },
+        **_names(db, scope, found),
+    )
+
+
+@router.get("/manage/assignments/{assignment_id}/edit")
+def edit_assignment_page(
+    request: Request, db: SessionDep, viewer: SignedInDep, assignment_id: int
+) -> Response:
+    """Change when required training is due, and how often it is needed again."""
+    scope = scopes.require_scope(db, viewer.user)
+    assignment = training.assignment_in_scope(db, scope, assignment_id)
+    return _one(request, db, scope, assignment, "manage/assignment_edit.html")
+
+
+@router.post("/manage/assignments/{assignment_id}/edit")
+def edit_assignment(
+    request: Request,
+    db: SessionDep,
+    viewer: SignedInDep,
+    assignment_id: int,
+    due_day: DayField = "",
+    due_month: MonthField = "",
+    due_year: YearField = "",
+    recertify_months: Text = "",
+) -> Response:
+    """Save a changed due date and recertification, checked like new required training."""
+    scope = scopes.require_scope(db, viewer.user)
+    assignment = training.assignment_in_scope(db, scope, assignment_id)
+    errors: dict[str, str] = {}
+    due_on, recertify, parts = _when_and_how_often(
+        due_day, due_month, due_year, recertify_months, errors
+    )
+    if errors or due_on is None:
+        form = {
+            "due_day": due_day,
+            "due_month": due_month,
+            "due_year": due_year,
+            "recertify_months": recertify_months,
+        }
+        return _one(
+            request,
+            db,
+            scope,
+            assignment,
+            "manage/assignment_edit.html",
+            errors=errors,
+            form=form,
+            status_code=400,
+            due_parts=parts,
+        )
+    training.change_assignment(
+        db, actor=viewer.user, assignment=assignment, due_on=due_on, recertify_months=recertify
+    )
+    return RedirectResponse("/manage/assignments?done=changed", status_code=303)
+
+
+@router.get("/manage/assignments/{assignment_id}/delete")
+def delete_assignment_page(
+    request: Request, db: SessionDep, viewer: SignedInDep, assignment_id: int
+) -> Response:
+    """Ask before required training is removed; cancelling changes nothing."""
+    scope = scopes.require_scope(db, viewer.user)
+    assignment = training.assignment_in_scope(db, scope, assignment_id)
+    return _one(request, db, scope, assignment, "manage/assignment_remove.html")
 
 
 @router.post("/manage/assignments/{assignment_id}/delete")
 def delete_assignment(
     request: Request, db: SessionDep, viewer: SignedInDep, assignment_id: int
 ) -> Response:
-    """Stop requiring something (completions already recorded are kept)."""
+    """Stop requiring something, once confirmed (completions already recorded are kept)."""
     scope = scopes.require_scope(db, viewer.user)
-    assignment = db.get(Assignment, assignment_id)
-    if (
-        assignment is None
-        or assignment.partnership_id != scope.partnership_id
-        or (scope.team_ids is not None and not scope.allows_team(assignment.team_id))
-    ):
-        raise NotFound("There is no such required training among yours.")
-    db.delete(assignment)
-    db.commit()
-    return RedirectResponse("/manage/assignments", status_code=303)
+    assignment = training.assignment_in_scope(db, scope, assignment_id)
+    training.remove_assignment(db, actor=viewer.user, assignment=assignment)
+    return RedirectResponse("/manage/assignments?done=removed", status_code=303)

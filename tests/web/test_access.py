@@ -159,6 +159,15 @@ FORMS = {
         "item": "track:sample:alpha",
         "team": "1",
         "due_on": "2027-03-31",
+        "due-day": "31",
+        "due-month": "3",
+        "due-year": "2030",
+    },
+    "/manage/assignments/{assignment_id}/edit": {
+        "due-day": "31",
+        "due-month": "3",
+        "due-year": "2030",
+        "recertify_months": "12",
     },
     "/admin/certificates/{code}/reissue": {"holder_name": "Sam Corrected"},
     "/courses/{course_id}/{track_id}/{module_id}/quiz/{attempt_id}": {

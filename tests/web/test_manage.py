@@ -356,22 +356,29 @@ def test_a_manager_requires_training_of_their_own_team_only(world: World) -> Non
     bad = post(
         manager,
         "/manage/assignments",
-        {"item": "track:sample:alpha", "team": str(world.team_a), "due_on": "31/02/2027"},
+        {
+            "item": "track:sample:alpha",
+            "team": str(world.team_a),
+            "due-day": "31",
+            "due-month": "02",
+            "due-year": "2027",
+        },
     )
     assert bad.status_code == 400
-    assert "Enter the due date as a real date" in bad.text
-    assert 'value="31/02/2027"' in bad.text
+    assert "Due date must be a real date" in bad.text
+    assert 'name="due-day" type="text" inputmode="numeric" spellcheck="false" value="31"' in bad.text
+    good = {"due-day": "31", "due-month": "3", "due-year": str(utcnow().year + 1)}
     done = post(
         manager,
         "/manage/assignments",
-        {"item": "track:sample:alpha", "team": str(world.team_a), "due_on": "2027-03-31"},
+        {"item": "track:sample:alpha", "team": str(world.team_a), **good},
     )
     assert done.status_code == 303
     assert "Alpha sector" in manager.get("/manage/assignments").text
     elsewhere = post(
         manager,
         "/manage/assignments",
-        {"item": "track:sample:alpha", "team": str(world.team_b), "due_on": "2027-03-31"},
+        {"item": "track:sample:alpha", "team": str(world.team_b), **good},
     )
     assert elsewhere.status_code == 404
     with Session(world.engine) as db:
@@ -413,3 +420,38 @@ def test_in_progress_and_not_started_are_told_apart_on_the_page_and_in_filters(
     assert people_on(begun) == ["Ann Begun"]
     idle = world.manager_a.get("/manage", params={"status": "not_started"}).text
     assert people_on(idle) == ["Bob Idle"]
+
+
+def test_the_export_follows_the_page_order_and_says_what_was_filtered(world: World) -> None:
+    world.require(team_id=world.team_a, track_id="alpha", due_in=-2)
+    world.add_person("Zed Last", world.team_a, scores={"shared-basics": 75})
+    world.add_person("Amy First", world.team_a)
+    world.add_person("Mo Middle", world.team_a, completed={"shared-basics": TODAY})
+    admin = world.login("admin")
+
+    def export(**params: Any) -> tuple[list[list[str]], str]:
+        response = admin.get("/manage/export.csv", params=params)
+        assert response.status_code == 200
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        return rows[1:], response.headers["content-disposition"]
+
+    body, disposition = export()
+    on_screen = people_on(admin.get("/manage").text)
+    assert on_screen == ["Amy First", "Mo Middle", "Zed Last"]
+    assert [r[0] for r in body] == [n for n in on_screen for _ in range(2)]
+    # Modules in the order of the track, as in the columns on screen.
+    assert [r[5] for r in body[:2]] == ["Shared basics", "Alpha only"]
+    sector = world.org.sector.replace("-", " ").capitalize()
+    assert {r[4] for r in body} == {sector}
+    zed = next(r for r in body if r[0] == "Zed Last" and r[5] == "Shared basics")
+    assert zed[10] == "75%"
+    today = utcnow().date().isoformat()
+    assert disposition == f'attachment; filename="team-training-{today}.csv"'
+    urgent, _ = export(sort="attention")
+    attention_order = people_on(admin.get("/manage", params={"sort": "attention"}).text)
+    assert list(dict.fromkeys(r[0] for r in urgent)) == attention_order
+    _, named = export(organisation=world.org.id, status="overdue")
+    organisation = re.sub(r"[^a-z0-9]+", "-", world.org.name.lower()).strip("-")
+    assert named == f'attachment; filename="team-training-{organisation}-overdue-{today}.csv"'
+    _, odd = export(team=world.team_a, q='a"b/../c')
+    assert odd == f'attachment; filename="team-training-team-a-search-{today}.csv"'
