@@ -366,7 +366,7 @@ def test_a_manager_requires_training_of_their_own_team_only(world: World) -> Non
     )
     assert bad.status_code == 400
     assert "Due date must be a real date" in bad.text
-    assert 'name="due-day" type="text" inputmode="numeric" spellcheck="false" value="31"' in bad.text
+    assert re.search(r'name="due-day"[^>]*value="31"', bad.text)
     good = {"due-day": "31", "due-month": "3", "due-year": str(utcnow().year + 1)}
     done = post(
         manager,
