@@ -1,11 +1,12 @@
 """Every page reflows on a phone and at 400% zoom (WCAG 2.2 1.4.10).
 
-Each demo role (a learner who finished a track, a team manager, an admin) visits every page a
-person of that role reaches, at 320 x 640 CSS px and at 1280 x 800 zoomed to 400% (320 x 200
-CSS px): the page never scrolls sideways, and wide tables scroll inside their own labelled,
-focusable region. The navigation collapses behind a Menu button that works by keyboard, still
-works without JavaScript, and leaves a lesson's heading on a phone's first screen; on a wide
-screen an admin's navigation fits one line and manager pages use the whole width.
+Each demo role (a learner who finished a track, a team manager, an admin) and a signed-out
+visitor visit every page a person of that role reaches, at 320 x 640 CSS px and at 1280 x 800
+zoomed to 400% (320 x 200 CSS px): the page never scrolls sideways, and wide tables scroll
+inside their own labelled, focusable region. The navigation collapses behind a Menu button
+that works by keyboard, still works without JavaScript, and leaves a lesson's heading on a
+phone's first screen; on a wide screen an admin's navigation fits one line and manager pages
+use the whole width.
 
 Set REFLOW_SHOTS to a folder to also save screenshots of the narrow pages there.
 """
@@ -136,8 +137,11 @@ def demo(
         "/manage/invitations",
         "/manage/certificates",
     ]
-    learning = [TRACK, MODULE, _first_lesson(real_server), f"{MODULE}/quiz", attempt]
+    learning = [TRACK, MODULE, f"{MODULE}/start", _first_lesson(real_server), f"{MODULE}/quiz"]
+    learning.append(attempt)
+    signed_out = ["/account/sign-in", "/account/sign-up", "/account/forgot", "/accessibility"]
     pages = {
+        "visitor": everyone + signed_out + [TRACK, MODULE],
         "learner": mine + learning + everyone + ["/accessibility"],
         "manager": managing + mine + everyone,
         "admin": managing
@@ -148,9 +152,9 @@ def demo(
 
 
 def signed_in(browser: Browser, demo: Demo, role: str, **options: Any) -> BrowserContext:
-    """A new browser context signed in as the demo person with this role."""
+    """A new browser context signed in as the demo person with this role (or signed out)."""
     return new_context(
-        browser, demo.server, storage_state=demo.states[role], bypass_csp=True, **options
+        browser, demo.server, storage_state=demo.states.get(role), bypass_csp=True, **options
     )
 
 
@@ -212,7 +216,7 @@ def layout_problems(page: Page, path: str) -> list[str]:
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-@pytest.mark.parametrize("role", list(EMAILS))
+@pytest.mark.parametrize("role", ["visitor", *EMAILS])
 def test_no_page_scrolls_sideways(browser: Browser, demo: Demo, role: str, size: str) -> None:
     context = signed_in(browser, demo, role, **SIZES[size])
     page = context.new_page()
@@ -378,7 +382,7 @@ def test_an_admins_navigation_fits_one_line_at_1280(
     try:
         page.goto(path)
         main_items = item_tops(page, ".app-header .govuk-service-navigation__item")
-        staff = page.get_by_role("navigation", name="Team and administration")
+        staff = page.get_by_role("navigation", name="Management")
         for name in ("Team training", "Find a certificate", "API tokens"):
             expect(staff.get_by_role("link", name=name)).to_be_visible()
         staff_items = item_tops(page, ".app-staff-nav__item")
@@ -424,7 +428,9 @@ def test_a_manager_sees_the_team_links_on_a_phone(browser: Browser, demo: Demo) 
     page = context.new_page()
     try:
         page.goto("/learning")
-        page.get_by_role("navigation", name="Team").get_by_role("link", name="Invitations").click()
+        page.get_by_role("navigation", name="Management").get_by_role(
+            "link", name="Invitations"
+        ).click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Invite people")
     finally:
         context.close()
@@ -452,5 +458,25 @@ def test_narrow_pages_pass_axe(browser: Browser, demo: Demo, role: str) -> None:
                 region = page.get_by_role("region", name="people")
                 region.focus()
                 region.screenshot(path=f"{SHOTS}/reflow-manage-admin-matrix.png")
+    finally:
+        context.close()
+
+
+def test_a_checked_spreadsheet_of_invitations_fits_a_phone(browser: Browser, demo: Demo) -> None:
+    """The page listing a file's rows to correct and rows ready, reached by uploading a file."""
+    context = signed_in(browser, demo, "manager", **PHONE)
+    page = context.new_page()
+    rows = f"name,email\nRowan Ready,{LONG_EMAIL.replace('a.very', 'b.very')}\nNo Address,\n"
+    try:
+        page.goto("/manage/invitations")
+        page.get_by_label("CSV file").set_input_files(
+            files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": rows.encode()}]
+        )
+        page.get_by_role("button", name="Upload and check").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Nobody was invited")
+        for name in ("Rows to correct", "Rows that are ready"):
+            expect(page.get_by_role("region", name=name).locator("table")).to_have_count(1)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 320, f"the checked file's page is {width} px wide on a 320 px screen"
     finally:
         context.close()

@@ -65,7 +65,7 @@ def test_a_learner_has_no_team_or_admin_links(
     client: TestClient, organisations: list[Organisation]
 ) -> None:
     page = _as(client, organisations, "learner").get("/learning").text
-    assert not _nav(page, "Team") and not _nav(page, "Team and administration")
+    assert not _nav(page, "Management")
     assert 'href="/manage"' not in page and 'href="/admin/api-tokens"' not in page
     menu = _nav(page, "Menu")
     for href in ("/learning", "/certificates", "/", "/account"):
@@ -76,7 +76,7 @@ def test_a_manager_gets_team_links_but_not_admin_links(
     client: TestClient, organisations: list[Organisation]
 ) -> None:
     page = _as(client, organisations, "manager").get("/learning").text
-    team = _nav(page, "Team")
+    team = _nav(page, "Management")
     for href in ("/manage", "/manage/assignments", "/manage/invitations", "/manage/certificates"):
         assert f'href="{href}"' in team
     assert "/admin/" not in team
@@ -86,7 +86,7 @@ def test_an_admin_gets_admin_links_in_the_second_navigation(
     client: TestClient, organisations: list[Organisation]
 ) -> None:
     page = _as(client, organisations, "admin").get("/admin/api-tokens").text
-    admin = _nav(page, "Team and administration")
+    admin = _nav(page, "Management")
     assert 'href="/admin/certificates"' in admin
     assert 'href="/admin/api-tokens" aria-current="page">API tokens' in admin
     assert "/admin/" not in _nav(page, "Menu")  # the main menu keeps to a learner's links
