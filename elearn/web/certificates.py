@@ -253,7 +253,9 @@ def _admin_page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
     notice: str | None = None,
+    confirm: str | None = None,
 ) -> Response:
+    """The certificate's page; `confirm`: the reason to revoke it with, asking first."""
     certificate = certificates.by_code(db, code)
     if certificate is None or not certificates.is_admin_for(
         admin, certificate, db.get(User, certificate.user_id)
@@ -270,6 +272,7 @@ def _admin_page(
         errors=errors or {},
         form=form or {"reason": "", "holder_name": certificate.holder_name},
         notice=notice,
+        confirm=confirm,
     )
 
 
@@ -287,10 +290,18 @@ def admin_detail(request: Request, db: SessionDep, viewer: SignedInDep, code: st
 
 @router.post("/admin/certificates/{code}/revoke")
 def admin_revoke(
-    request: Request, db: SessionDep, viewer: SignedInDep, code: str, reason: Text = ""
+    request: Request,
+    db: SessionDep,
+    viewer: SignedInDep,
+    code: str,
+    reason: Text = "",
+    confirmed: Text = "",
 ) -> Response:
-    """Revoke with a reason; the verification page shows it from now on."""
+    """Revoke with a reason, once the admin has confirmed on a page that shows what will be
+    public; the verification page shows it from then on."""
     admin = _admin(viewer)
+    if confirmed != "yes":
+        return _confirm_revoke(request, db, admin, code, reason)
     try:
         certificate = certificates.revoke(db, admin=admin, code=code, reason=reason)
     except FormError as exc:
@@ -304,6 +315,32 @@ def admin_revoke(
             form={"reason": reason, "holder_name": ""},
         )
     return RedirectResponse(f"/admin/certificates/{certificate.code}?done=revoked", status_code=303)
+
+
+def _confirm_revoke(
+    request: Request, db: SessionDep, admin: User, code: str, reason: str
+) -> Response:
+    """The step before revoking: what the check page will say, to confirm or cancel."""
+    certificate = certificates.by_code(db, code)
+    if certificate is None or not certificates.is_admin_for(
+        admin, certificate, db.get(User, certificate.user_id)
+    ):
+        raise NotFound("There is no certificate with that code that you look after.")
+    if certificates.status(certificate) == "revoked" and certificate.revoked_at is not None:
+        raise certificates.CertificateRefused(
+            f"This certificate was already revoked on {certificate.revoked_at:%d %B %Y}."
+        )
+    if not reason.strip():
+        return _admin_page(
+            request,
+            db,
+            admin,
+            code,
+            errors={"reason": "Enter the reason for revoking this certificate"},
+            status_code=400,
+            form={"reason": reason, "holder_name": ""},
+        )
+    return _admin_page(request, db, admin, code, confirm=reason.strip())
 
 
 @router.post("/admin/certificates/{code}/reissue")

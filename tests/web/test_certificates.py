@@ -270,7 +270,9 @@ def test_revoking_shows_on_the_check_page_and_cannot_be_done_twice(learner: Test
     assert empty.status_code == 400
     assert "Enter the reason for revoking this certificate" in empty.text
     done = post(
-        admin, f"/admin/certificates/{certificate.code}/revoke", {"reason": "Issued in error"}
+        admin,
+        f"/admin/certificates/{certificate.code}/revoke",
+        {"reason": "Issued in error", "confirmed": "yes"},
     )
     assert done.status_code == 303
     page = text_of(stranger(learner).get(f"/verify/{certificate.code}").text)
@@ -279,8 +281,48 @@ def test_revoking_shows_on_the_check_page_and_cannot_be_done_twice(learner: Test
     again = post(admin, f"/admin/certificates/{certificate.code}/revoke", {"reason": "Again"})
     assert again.status_code == 409
     assert "already revoked" in again.text
+    again = post(
+        admin,
+        f"/admin/certificates/{certificate.code}/revoke",
+        {"reason": "Again", "confirmed": "yes"},
+    )
+    assert again.status_code == 409
+    assert "already revoked" in again.text
     [event] = rows(learner, AuditEvent, AuditEvent.action == "certificate.revoke")
     assert certificate.code in event.detail and "Issued in error" in event.detail
+
+
+def test_revoking_asks_first_showing_what_the_check_page_will_say(learner: TestClient) -> None:
+    certificate = finish_alpha(learner)
+    admin = person(learner, role="admin")
+    detail = admin.get(f"/admin/certificates/{certificate.code}")
+    assert f'action="/admin/certificates/{certificate.code}/revoke"' in detail.text
+    asked = post(
+        admin, f"/admin/certificates/{certificate.code}/revoke", {"reason": "  Issued in error "}
+    )
+    assert asked.status_code == 200
+    words = text_of(asked.text)
+    assert "Are you sure you want to revoke Sam Learner’s certificate?" in words
+    assert "Revoking cannot be undone" in words and "Issued in error" in words
+    assert 'name="confirmed" value="yes"' in asked.text
+    assert 'name="reason" value="Issued in error"' in asked.text
+    assert f'href="/admin/certificates/{certificate.code}">No, keep it valid</a>' in asked.text
+    # Asking changed nothing; cancelling is a link back to a page that still says valid.
+    assert rows(learner, Certificate)[0].revoked_at is None
+    assert rows(learner, AuditEvent, AuditEvent.action == "certificate.revoke") == []
+    back = text_of(admin.get(f"/admin/certificates/{certificate.code}").text)
+    assert "Valid" in back
+    assert "This certificate is valid" in text_of(
+        stranger(learner).get(f"/verify/{certificate.code}").text
+    )
+    confirmed = post(
+        admin,
+        f"/admin/certificates/{certificate.code}/revoke",
+        {"reason": "Issued in error", "confirmed": "yes"},
+    )
+    assert confirmed.status_code == 303
+    assert "The certificate is revoked" in admin.get(confirmed.headers["location"]).text
+    assert rows(learner, Certificate)[0].revoked_reason == "Issued in error"
 
 
 def test_reissuing_after_a_name_correction_supersedes_the_old_certificate(
@@ -318,7 +360,11 @@ def test_a_revoked_certificate_cannot_be_reissued(learner: TestClient) -> None:
     certificate = finish_alpha(learner)
     admin = person(learner, role="admin")
     admin.get(f"/admin/certificates/{certificate.code}")
-    post(admin, f"/admin/certificates/{certificate.code}/revoke", {"reason": "Issued in error"})
+    post(
+        admin,
+        f"/admin/certificates/{certificate.code}/revoke",
+        {"reason": "Issued in error", "confirmed": "yes"},
+    )
     refused = post(
         admin, f"/admin/certificates/{certificate.code}/reissue", {"holder_name": "Sam Other"}
     )
@@ -334,8 +380,13 @@ def test_admin_pages_are_for_admins_of_the_right_partnership(learner: TestClient
     for browser in (other_admin, manager, learner):
         assert browser.get(f"/admin/certificates/{certificate.code}").status_code == 404
         browser.get("/certificates")
-        response = post(browser, f"/admin/certificates/{certificate.code}/revoke", {"reason": "No"})
-        assert response.status_code == 404
+        for confirmed in ("", "yes"):
+            response = post(
+                browser,
+                f"/admin/certificates/{certificate.code}/revoke",
+                {"reason": "No", "confirmed": confirmed},
+            )
+            assert response.status_code == 404
     assert rows(learner, Certificate)[0].revoked_at is None
     admin = person(learner, role="admin")
     found = admin.get("/admin/certificates", params={"q": "sam learn"})
