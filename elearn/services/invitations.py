@@ -15,9 +15,20 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from elearn.config import Settings
+from elearn.content.catalog import Catalog
 from elearn.errors import FormError, NotFound, UserFacingError
-from elearn.models import Invitation, Organisation, Team, TeamManager, User, utcnow
+from elearn.models import (
+    Assignment,
+    Invitation,
+    Organisation,
+    Partnership,
+    Team,
+    TeamManager,
+    User,
+    utcnow,
+)
 from elearn.services import accounts, scopes
+from elearn.services.mail import send_mail
 from elearn.services.sessions import _aware
 
 log = logging.getLogger("elearn.invitations")
@@ -229,25 +240,37 @@ class Sent:
 
 
 def _create(
-    db: Session, *, reach: Reach, team: Team, row: Row, role: str, settings: Settings
+    db: Session,
+    *,
+    reach: Reach,
+    team: Team,
+    row: Row,
+    role: str,
+    settings: Settings,
+    catalog: Catalog,
 ) -> Sent:
     assert team.id is not None
-    try:
-        accounts.create_invitation(
-            db,
-            email=row.email,
-            organisation_id=team.organisation_id,
-            team_id=team.id,
-            role=role,
-            invited_by=reach.inviter.id,
-            settings=settings,
-            name=row.name,
-        )
-        emailed = True
-    except (OSError, smtplib.SMTPException):
-        # The invitation is saved before its email is sent; say so rather than fail.
-        log.exception("could not send an invitation email")
-        emailed = False
+    token = accounts.add_invitation(
+        db,
+        email=row.email,
+        organisation_id=team.organisation_id,
+        team_id=team.id,
+        role=role,
+        invited_by=reach.inviter.id,
+        settings=settings,
+        name=row.name,
+    )
+    db.commit()
+    emailed = _emailed(
+        db,
+        reach=reach,
+        team=team,
+        email=row.email,
+        name=row.name,
+        token=token,
+        settings=settings,
+        catalog=catalog,
+    )
     expires = (utcnow() + timedelta(days=settings.invitation_days)).date()
     return Sent(row, expires, emailed)
 
@@ -261,6 +284,7 @@ def invite_one(
     email: str,
     role: str,
     settings: Settings,
+    catalog: Catalog,
 ) -> tuple[Team, Sent]:
     """Invite one person to a team within reach. FormError with a message for each field
     that is not right; NotFound for a team or role the inviter may not choose."""
@@ -274,11 +298,19 @@ def invite_one(
     if errors:
         raise FormError({f: errors[f] for f in ("name", "email", "team") if f in errors})
     assert team is not None
-    return team, _create(db, reach=reach, team=team, row=row, role=role, settings=settings)
+    return team, _create(
+        db, reach=reach, team=team, row=row, role=role, settings=settings, catalog=catalog
+    )
 
 
 def invite_all(
-    db: Session, *, reach: Reach, team: Team, rows: list[Row], settings: Settings
+    db: Session,
+    *,
+    reach: Reach,
+    team: Team,
+    rows: list[Row],
+    settings: Settings,
+    catalog: Catalog,
 ) -> tuple[Checked, list[Sent]]:
     """Check every row; invite them all as learners when none has a problem, else nobody.
     The invitations are written in one transaction; their emails go once it is committed."""
@@ -309,33 +341,152 @@ def invite_all(
     for row, token in zip(checked.accepted, tokens, strict=True):
         emailed = _emailed(
             db,
+            reach=reach,
+            team=team,
             email=row.email,
             name=row.name,
-            organisation_id=team.organisation_id,
             token=token,
             settings=settings,
+            catalog=catalog,
         )
         sent.append(Sent(row, expires, emailed))
     return checked, sent
 
 
 def _emailed(
-    db: Session, *, email: str, name: str, organisation_id: int, token: str, settings: Settings
+    db: Session,
+    *,
+    reach: Reach,
+    team: Team,
+    email: str,
+    name: str,
+    token: str,
+    settings: Settings,
+    catalog: Catalog,
 ) -> bool:
     """Email a committed invitation's link; False (logged) when the mail server fails."""
     try:
-        accounts.send_invitation_email(
-            db,
-            email=email,
-            name=name,
-            organisation_id=organisation_id,
-            token=token,
-            settings=settings,
+        send_mail(
+            settings,
+            to=email,
+            subject=f"{reach.inviter.name} invited you to trauma-informed practice learning",
+            body=invitation_email(
+                db,
+                reach=reach,
+                team=team,
+                name=name,
+                token=token,
+                settings=settings,
+                catalog=catalog,
+            ),
         )
     except (OSError, smtplib.SMTPException):
         log.exception("could not send an invitation email")
         return False
     return True
+
+
+def inviter_line(db: Session, inviter: User) -> str:
+    """Who is inviting: their name, with their organisation or partnership."""
+    where = []
+    if inviter.organisation_id is not None:
+        organisation = db.get(Organisation, inviter.organisation_id)
+        if organisation is not None:
+            where.append(organisation.name)
+    partnership = db.get(Partnership, inviter.partnership_id)
+    if partnership is not None:
+        where.append(partnership.name)
+    role = "partnership admin" if inviter.role == "admin" else ""
+    about = ", ".join(([role] if role else []) + where)
+    return f"{inviter.name} ({about})" if about else inviter.name
+
+
+def required_of_team(
+    db: Session, team: Team, catalog: Catalog, base_url: str
+) -> list[tuple[str, date, int | None, str]]:
+    """What a team is required to complete, by its team, organisation or sector: (title,
+    due date, recertification months, link), soonest first."""
+    organisation = db.get(Organisation, team.organisation_id)
+    if organisation is None:
+        return []
+    found = db.exec(
+        select(Assignment)
+        .where(
+            Assignment.partnership_id == organisation.partnership_id,
+            (col(Assignment.team_id) == team.id)
+            | (col(Assignment.organisation_id) == organisation.id)
+            | (col(Assignment.sector) == organisation.sector),
+        )
+        .order_by(col(Assignment.due_on), col(Assignment.id))
+    ).all()
+    base = base_url.rstrip("/")
+    required = []
+    for a in found:
+        course = catalog.course(a.course_id)
+        if course is None:
+            continue
+        if a.track_id:
+            track = course.track(a.track_id)
+            if track is None:
+                continue
+            title, path = f"{track.model.title} (track)", f"/courses/{course.id}/{track.id}"
+        else:
+            module = course.modules.get(a.module_id or "")
+            within = next(
+                (t for t in course.tracks if any(m.id == a.module_id for m in t.modules)), None
+            )
+            if module is None or within is None:
+                continue
+            title = f"{module.model.title} (module)"
+            path = f"/courses/{course.id}/{within.id}/{module.id}"
+        required.append((title, a.due_on, a.recertify_months, base + path))
+    return required
+
+
+def invitation_email(
+    db: Session,
+    *,
+    reach: Reach,
+    team: Team,
+    name: str,
+    token: str,
+    settings: Settings,
+    catalog: Catalog,
+) -> str:
+    """The invitation's text: who invites them, to which team, the training required of that
+    team and by when, each with its link, and the link to accept."""
+    organisation = reach.organisations.get(team.organisation_id) or db.get(
+        Organisation, team.organisation_id
+    )
+    place = f"{team.name} at {organisation.name}" if organisation else team.name
+    link = f"{settings.base_url.rstrip('/')}/invitations/{token}"
+    lines = [
+        f"Hello{' ' + name if name else ''},",
+        "",
+        f"{inviter_line(db, reach.inviter)} has invited you to join {place} on "
+        "trauma-informed practice learning.",
+        "",
+    ]
+    required = required_of_team(db, team, catalog, settings.base_url)
+    if required:
+        lines.append(f"Training required of {team.name}:")
+        lines.append("")
+        for title, due_on, months, url in required:
+            again = f", then again every {months} months" if months else ""
+            lines.append(f"- {title}: complete by {due_on:%-d %B %Y}{again}")
+            lines.append(f"  {url}")
+        lines.append("")
+    else:
+        lines += ["No training is required of this team yet.", ""]
+    lines += [
+        f"Accept within {settings.invitation_days} days:",
+        "",
+        link,
+        "",
+        "The link works once. If you were not expecting this invitation, you can ignore "
+        "this email.",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 # Re-sending ---------------------------------------------------------------------------------
@@ -395,7 +546,9 @@ def _resend_problem(db: Session, invitation: Invitation, team: str) -> str | Non
     return None
 
 
-def resend(db: Session, *, reach: Reach, invitation_id: int, settings: Settings) -> Resent:
+def resend(
+    db: Session, *, reach: Reach, invitation_id: int, settings: Settings, catalog: Catalog
+) -> Resent:
     """Give a waiting or expired invitation within reach a fresh link, for as long as a new
     invitation gets, and email it once saved; the old link stops working. NotFound outside
     reach; CannotResend, with nothing changed, once accepted or no longer needed."""
@@ -414,11 +567,13 @@ def resend(db: Session, *, reach: Reach, invitation_id: int, settings: Settings)
     db.refresh(invitation)
     emailed = _emailed(
         db,
+        reach=reach,
+        team=next(t for t in reach.teams if t.id == invitation.team_id),
         email=invitation.email,
         name=invitation.name or "",
-        organisation_id=invitation.organisation_id,
         token=token,
         settings=settings,
+        catalog=catalog,
     )
     return resent_of(invitation, team, emailed=emailed)
 

@@ -12,6 +12,7 @@ from elearn.errors import FormError, NotFound
 from elearn.services import invitations
 from elearn.services.invitations import CannotResend, Reach, Resent, UnreadableFile
 from elearn.web.deps import SignedInDep, csrf_protect, settings_of
+from elearn.web.pages import catalog_of
 from elearn.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
@@ -90,6 +91,7 @@ def invite_one(
             email=email,
             role=role,
             settings=settings_of(request),
+            catalog=catalog_of(request),
         )
     except FormError as exc:
         return _page(request, db, reach, errors=exc.fields, form=form, status_code=400)
@@ -126,7 +128,12 @@ def invite_csv(
     if errors or chosen is None:
         return _page(request, db, reach, errors=errors, csv_team=team, status_code=400)
     checked, sent = invitations.invite_all(
-        db, reach=reach, team=chosen, rows=rows, settings=settings_of(request)
+        db,
+        reach=reach,
+        team=chosen,
+        rows=rows,
+        settings=settings_of(request),
+        catalog=catalog_of(request),
     )
     return render(
         request,
@@ -152,7 +159,11 @@ def resend(request: Request, db: SessionDep, viewer: SignedInDep, invitation_id:
     reach = invitations.reach_of(db, viewer.user)
     try:
         resent = invitations.resend(
-            db, reach=reach, invitation_id=invitation_id, settings=settings_of(request)
+            db,
+            reach=reach,
+            invitation_id=invitation_id,
+            settings=settings_of(request),
+            catalog=catalog_of(request),
         )
     except CannotResend as exc:
         return _page(

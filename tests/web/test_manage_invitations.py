@@ -739,3 +739,52 @@ def test_when_the_mail_server_is_down_a_re_send_says_so(make_client: MakeClient)
     assert response.status_code == 303 and response.headers["location"].endswith("&emailed=no")
     page = manager.get(response.headers["location"]).text
     assert "has a new link, but the email could not be sent" in page
+
+
+def test_the_email_says_who_invites_and_what_the_team_must_complete_by_when(
+    world: World,
+) -> None:
+    manager = world.manager_of_a()
+    admin = person(world.client, role="admin")
+    year = utcnow().year + 1
+
+    def require(browser: TestClient, item: str, **fields: str) -> None:
+        browser.get("/manage/assignments")
+        form = {"item": item, "due-day": "31", "due-month": "3", "due-year": str(year)}
+        assert post(browser, "/manage/assignments", {**form, **fields}).status_code == 303
+
+    require(manager, "track:sample:alpha", team=str(world.a.id), recertify_months="12")
+    require(admin, "module:sample:shared-basics", scope_kind="sector", sector="education")
+    require(admin, "track:sample:beta", team=str(world.b.id))  # another team's: not mentioned
+    assert one(manager, world.a, "jo@example.org", name="Jo Newcomer").status_code == 200
+    [mail] = world.smtp.to("jo@example.org")
+    body = mail.body.replace("\r\n", "\n")
+    assert mail.message["subject"] == "A manager invited you to trauma-informed practice learning"
+    assert body.splitlines()[0] == "Hello Jo Newcomer,"
+    assert (
+        "A manager (Nottingham and Nottinghamshire Violence Reduction Unit) has invited you to "
+        "join Year 7 pastoral team at Riverside Academy" in body
+    )
+    assert "Training required of Year 7 pastoral team:" in body
+    assert (
+        f"- Alpha sector (track): complete by 31 March {year}, then again every 12 months" in body
+    )
+    assert "https://learn.example/courses/sample/alpha\n" in body
+    assert f"- Shared basics (module): complete by 31 March {year}\n" in body
+    assert "https://learn.example/courses/sample/alpha/shared-basics" in body
+    assert "Beta sector" not in body
+    assert mail.link("/invitations/") in body
+    # A partnership admin's invitation, and a re-sent one, say so too.
+    assert one(admin, world.b, "kim@example.org").status_code == 200
+    [kim] = world.smtp.to("kim@example.org")
+    assert "A admin (partnership admin, Nottingham and Nottinghamshire" in kim.body
+    assert "Beta sector (track)" in kim.body and "Alpha sector" not in kim.body
+    assert resend(manager, invitation_of(world, "jo@example.org")).status_code == 303
+    again = world.smtp.to("jo@example.org")[-1]
+    assert "Alpha sector (track): complete by" in again.body
+
+
+def test_a_team_with_nothing_required_is_told_so(world: World) -> None:
+    assert one(world.manager_of_a(), world.a, "jo@example.org").status_code == 200
+    [mail] = world.smtp.to("jo@example.org")
+    assert "No training is required of this team yet." in mail.body
