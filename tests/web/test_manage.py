@@ -390,10 +390,20 @@ def test_a_manager_requires_training_of_their_own_team_only(world: World) -> Non
 
 def test_every_manager_route_refuses_people_without_the_scope(world: World) -> None:
     person = world.add_person("Ada Private", world.team_a)
+    world.require(team_id=world.team_a, module_id="shared-basics")
+    with Session(world.engine) as db:
+        [required] = db.exec(select(Assignment)).all()
     learner = world.login("learner")
     author = world.login("author")
     anonymous = TestClient(world.client.app, raise_server_exceptions=False)
-    routes = ["/manage", "/manage/export.csv", f"/manage/people/{person}", "/manage/assignments"]
+    routes = [
+        "/manage",
+        "/manage/export.csv",
+        f"/manage/people/{person}",
+        "/manage/assignments",
+        f"/manage/assignments/{required.id}/edit",
+        f"/manage/assignments/{required.id}/delete",
+    ]
     for route in routes:
         for who, browser in (("learner", learner), ("author", author)):
             response = browser.get(route)
