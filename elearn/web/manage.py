@@ -217,7 +217,7 @@ def assignments_page(request: Request, db: SessionDep, viewer: SignedInDep) -> R
     return _assignments(request, db, scope, errors={}, form={}, notice=NOTICES.get(done))
 
 
-def _names(db: Session, scope: scopes.Scope, found: scopes.Choices) -> dict[str, object]:
+def _names(scope: scopes.Scope, found: scopes.Choices) -> dict[str, object]:
     """Names for the table of required training and the pages about one of them."""
     return {
         "teams": {t.id: t.name for t in found.teams},
@@ -265,7 +265,7 @@ def _assignments(
         form=form,
         notice=notice,
         duplicate=duplicate,
-        **_names(db, scope, found),
+        **_names(scope, found),
     )
 
 
@@ -414,7 +414,7 @@ def _one(
             "due_year": str(assignment.due_on.year),
             "recertify_months": str(assignment.recertify_months or ""),
         },
-        **_names(db, scope, found),
+        **_names(scope, found),
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from elearn.models import Assignment, AuditEvent, Organisation, utcnow
+from elearn.models import Assignment, AuditEvent, Organisation, ReminderSent, utcnow
 from tests.conftest import post
 from tests.web.test_manage import World
 
@@ -241,3 +241,18 @@ def test_only_the_people_who_may_remove_it_may_change_it(world: World) -> None:
     assert post(admin, edit, later).status_code == 303
     assert post(admin, remove).status_code == 303
     assert assignments(world) == []
+
+
+def test_training_that_people_were_reminded_about_can_still_be_removed(world: World) -> None:
+    assert require(world.manager_a, world.team_a, *in_a_year()).status_code == 303
+    [first] = assignments(world)
+    person = world.add_person("Rita Reminded", world.team_a)
+    with Session(world.engine) as db:
+        db.add(ReminderSent(user_id=person, assignment_id=first.id, kind="learner"))
+        db.commit()
+    world.manager_a.get(f"/manage/assignments/{first.id}/delete")
+    assert post(world.manager_a, f"/manage/assignments/{first.id}/delete").status_code == 303
+    assert assignments(world) == []
+    with Session(world.engine) as db:
+        [sent] = db.exec(select(ReminderSent)).all()
+        assert sent.user_id == person and sent.assignment_id is None
