@@ -154,6 +154,7 @@ def test_a_certificate_is_found_checked_reissued_and_revoked(
     # Revoking the new one: the reason and date appear to anyone who checks it.
     admin.get_by_label("Reason for revoking").fill("Issued in error")
     admin.get_by_role("button", name="Revoke this certificate").click()
+    admin.get_by_role("button", name="Yes, revoke this certificate").click()
     expect(admin.get_by_text("The certificate is revoked.")).to_be_visible()
     visitor.reload()
     expect(visitor.get_by_role("heading", level=1)).to_have_text(
