@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, *, configure_logging: bool = Tr
     """Build the app: settings, database, content, routes; raises ContentError on bad content."""
     settings = settings or get_settings()
     if configure_logging:
-        logs.configure(settings.log_level)
+        logs.configure(settings.log_level, human=logs.readable(settings.environment))
     catalog = CatalogStore(settings.courses_dir, load_catalog(settings.courses_dir))
     if settings.is_sqlite:
         upgrade(settings.database_url)

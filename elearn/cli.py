@@ -171,7 +171,9 @@ def serve(
     from elearn.app import create_app
     from elearn.content.problems import ContentError
 
-    settings = _settings()
+    settings = _settings().model_copy(
+        update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    )
     try:
         application = create_app(settings)
         if demo:
@@ -181,10 +183,11 @@ def serve(
             typer.echo(str(problem), err=True)
         typer.echo(f"error: {exc}; the server did not start", err=True)
         raise typer.Exit(1) from None
+    typer.echo(f"The service is at {settings.public_url}\n")
     uvicorn.run(
         application,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         log_level=settings.log_level,
         access_log=False,
         log_config=None,

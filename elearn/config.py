@@ -33,7 +33,15 @@ class Settings(BaseSettings):
     reload_courses: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     worker_threads: int = Field(default=8, ge=1, le=200)
-    base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://")
+    # Empty: links follow the host and port served (development and tests only).
+    base_url: str = Field(default="", pattern=r"^(https?://.+)?$")
+    feedback_url: str = Field(default="", pattern=r"^((https?|mailto):.+)?$")
+    # The data controller named in the privacy notice, and the contact for access requests.
+    controller_name: str = "Nottingham and Nottinghamshire Violence Reduction Partnership and the Leicestershire Violence Reduction Network"
+    privacy_contact: str = "dataprotection@example.org"
+    accessibility_contact: str = "accessibility@example.org"
+    # "Exit this page" also ends the session, unless this is turned off.
+    exit_ends_session: bool = True
     session_idle_minutes: int = Field(default=60, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
     login_failures_per_account: int = Field(default=5, ge=1)
@@ -71,6 +79,8 @@ class Settings(BaseSettings):
                 load_private_key(text)
             except ValueError as exc:  # the message never repeats the key
                 raise ValueError(f"ELEARN_SIGNING_KEYS, {partnership}: {exc}") from None
+        if self.environment == "production" and not self.base_url:
+            raise ValueError("ELEARN_BASE_URL must be set in production (the public address)")
         if self.environment == "production" and not self.signing_keys:
             raise ValueError(
                 "ELEARN_SIGNING_KEYS must be set in production (see `elearn certificates keygen`)"
@@ -81,6 +91,17 @@ class Settings(BaseSettings):
     def secure_cookies(self) -> bool:
         """Cookies are marked Secure everywhere but development and tests."""
         return self.environment == "production"
+
+    @property
+    def public_url(self) -> str:
+        """The address used in emailed links, certificates and examples, without a final /.
+
+        When ELEARN_BASE_URL is unset it follows the host and port being served."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host  # noqa: S104
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
 
     @property
     def is_sqlite(self) -> bool:

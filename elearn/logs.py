@@ -1,4 +1,4 @@
-"""Structured (JSON lines) logging for the whole process."""
+"""Logging for the whole process: JSON lines, or short readable lines in a development terminal."""
 
 from __future__ import annotations
 
@@ -27,13 +27,33 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure(level: str = "info") -> None:
-    """Send every logger's records to stderr as JSON lines."""
+class ReadableFormatter(logging.Formatter):
+    """One short line a person reads: time, level when it matters, message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render the record as `12:01:02 message` (warnings and errors say so)."""
+        stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        level = "" if record.levelno < logging.WARNING else f"{record.levelname.lower()}: "
+        line = f"{stamp} {level}{record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def readable(environment: str) -> bool:
+    """Readable lines in development on a terminal; JSON in production or when piped."""
+    return environment == "development" and sys.stderr.isatty()
+
+
+def configure(level: str = "info", *, human: bool = False) -> None:
+    """Send every logger's records to stderr, as JSON lines unless `human`."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(ReadableFormatter() if human else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Migration steps are noise to a person at a terminal; they stay in JSON logs.
+    logging.getLogger("alembic").setLevel(logging.WARNING if human else level.upper())
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

@@ -203,7 +203,7 @@ def request_password_reset(db: Session, *, email: str, settings: Settings) -> No
     expires = utcnow() + timedelta(minutes=settings.reset_link_minutes)
     db.add(PasswordReset(token_hash=digest, user_id=user.id, expires_at=expires))
     db.commit()
-    link = f"{settings.base_url.rstrip('/')}/account/reset/{token}"
+    link = f"{settings.public_url}/account/reset/{token}"
     send_mail(
         settings,
         to=user.email,
@@ -302,7 +302,7 @@ def send_invitation_email(
     """Email an invitation's link (after its invitation is committed), greeting them by name
     when the inviter gave one."""
     org = db.get(Organisation, organisation_id)
-    link = f"{settings.base_url.rstrip('/')}/invitations/{token}"
+    link = f"{settings.public_url}/invitations/{token}"
     send_mail(
         settings,
         to=email,

@@ -80,7 +80,7 @@ def keys_document(db: Session, settings: Settings) -> dict[str, Any]:
 
 def verify_url(settings: Settings, code: str) -> str:
     """The public page where anyone can check this certificate."""
-    return f"{settings.base_url.rstrip('/')}/verify/{code}"
+    return f"{settings.public_url}/verify/{code}"
 
 
 def _new_code(db: Session) -> str:

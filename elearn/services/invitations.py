@@ -459,7 +459,7 @@ def invitation_email(
         Organisation, team.organisation_id
     )
     place = f"{team.name} at {organisation.name}" if organisation else team.name
-    link = f"{settings.base_url.rstrip('/')}/invitations/{token}"
+    link = f"{settings.public_url}/invitations/{token}"
     lines = [
         f"Hello{' ' + name if name else ''},",
         "",
@@ -467,7 +467,7 @@ def invitation_email(
         "trauma-informed practice learning.",
         "",
     ]
-    required = required_of_team(db, team, catalog, settings.base_url)
+    required = required_of_team(db, team, catalog, settings.public_url)
     if required:
         lines.append(f"Training required of {team.name}:")
         lines.append("")

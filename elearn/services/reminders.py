@@ -94,11 +94,11 @@ def _learner_body(due: Due, items: list[tuple[str, statuses.Standing]], settings
             lines.append(f"- {title}: due by {cell.due_on:%-d %B %Y}")
     lines += [
         "",
-        f"You can carry on where you left off at {settings.base_url.rstrip('/')}/learning",
+        f"You can carry on where you left off at {settings.public_url}/learning",
         "There is no time limit on any page, and you can stop whenever you need to.",
         "",
         "If this training brings up difficult feelings, support is listed at "
-        f"{settings.base_url.rstrip('/')}/support",
+        f"{settings.public_url}/support",
     ]
     return "\n".join(lines) + "\n"
 
@@ -181,5 +181,5 @@ def _digest_body(manager: User, people: list[Due], settings: Settings) -> str:
             key=lambda c: statuses.STATUSES.index(c.status),
         )[0]
         lines.append(f"- {person.name}: {worst.label.lower()}")
-    lines += ["", f"See the details at {settings.base_url.rstrip('/')}/manage"]
+    lines += ["", f"See the details at {settings.public_url}/manage"]
     return "\n".join(lines) + "\n"

@@ -49,7 +49,7 @@ def _page(
         created=created,
         secret=secret,
         notice=notice,
-        base_url=settings_of(request).base_url.rstrip("/"),
+        base_url=settings_of(request).public_url,
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response

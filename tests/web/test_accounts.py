@@ -491,6 +491,7 @@ def test_cookies_are_secure_in_production(settings: Settings) -> None:
         environment="production",
         secret_key="a-long-random-production-secret-for-the-tests-0123456789",
         signing_keys={"nottinghamshire": signing.generate_private_key_text()},
+        base_url="https://testserver",
         data_dir=settings.data_dir,
         courses_dir=settings.courses_dir,
         reload_courses=False,
