@@ -28,6 +28,7 @@ from elearn.web import (
     learn,
     manage,
     pages,
+    trust,
 )
 from elearn.web.deps import CsrfCookie
 from elearn.web.ratelimit import SlidingWindow
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, configure_logging: bool = Tr
     }
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
+    app.include_router(trust.router)
     app.include_router(auth.router)
     app.include_router(learn.router)
     app.include_router(certificates.router)

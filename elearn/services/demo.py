@@ -26,7 +26,7 @@ from elearn.services.passwords import hash_password
 
 PARTNERSHIPS = {
     "nottinghamshire": (
-        "Nottingham and Nottinghamshire Violence Reduction Unit",
+        "Nottingham and Nottinghamshire Violence Reduction Partnership",
         "Nottinghamshire",
     ),
     "leicestershire": ("Leicestershire Violence Reduction Network", "Leicestershire"),

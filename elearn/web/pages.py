@@ -137,14 +137,20 @@ def _support(request: Request, db: SessionDep, partnership_id: str | None) -> Re
 async def accessibility(request: Request) -> Response:
     """The accessibility statement."""
     await resolve_viewer(request)
-    return render_cached(request, "accessibility.html", (), statement=accessibility_statement())
+    contact = request.app.state.settings.accessibility_contact
+    return render_cached(
+        request, "accessibility.html", (), statement=accessibility_statement(contact)
+    )
 
 
-@lru_cache(maxsize=1)
-def accessibility_statement() -> Markup:
-    """docs/accessibility-statement.md, rendered once."""
+@lru_cache(maxsize=4)
+def accessibility_statement(contact: str) -> Markup:
+    """docs/accessibility-statement.md with the contact address from settings, rendered once."""
+    from markupsafe import escape
+
     from elearn.content.markdown import render_block
 
     path = Path(__file__).resolve().parents[2] / "docs" / "accessibility-statement.md"
     text = path.read_text("utf-8").split("\n", 1)[1]  # its own title is the page heading
-    return render_block(text)
+    html, safe = str(render_block(text)), str(escape(contact))
+    return Markup(html.replace("%7Bcontact%7D", safe).replace("{contact}", safe))

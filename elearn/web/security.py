@@ -34,9 +34,16 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        # Pages may show personal data: never kept by the browser or a proxy, so after
+        # "Exit this page" or signing out, Back does not bring them back. Static files may be.
+        no_store = not scope["path"].startswith("/static/")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + self.headers
+                headers = list(message.get("headers", [])) + self.headers
+                if no_store and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -26,6 +26,8 @@ def make_templates(settings: Any) -> Jinja2Templates:
     templates.env.globals.update(
         service_name="Trauma-informed practice learning",
         exit_url=settings.exit_url,
+        exit_ends_session=settings.exit_ends_session,
+        feedback_url=settings.feedback_url or "/support",
     )
     return templates
 
