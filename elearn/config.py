@@ -37,7 +37,10 @@ class Settings(BaseSettings):
     base_url: str = Field(default="", pattern=r"^(https?://.+)?$")
     feedback_url: str = Field(default="", pattern=r"^((https?|mailto):.+)?$")
     # The data controller named in the privacy notice, and the contact for access requests.
-    controller_name: str = "Nottingham and Nottinghamshire Violence Reduction Partnership and the Leicestershire Violence Reduction Network"
+    controller_name: str = (
+        "Nottingham and Nottinghamshire Violence Reduction Partnership"
+        " and the Leicestershire Violence Reduction Network"
+    )
     privacy_contact: str = "dataprotection@example.org"
     accessibility_contact: str = "accessibility@example.org"
     # "Exit this page" also ends the session, unless this is turned off.

@@ -762,8 +762,8 @@ def test_the_email_says_who_invites_and_what_the_team_must_complete_by_when(
     assert mail.message["subject"] == "A manager invited you to trauma-informed practice learning"
     assert body.splitlines()[0] == "Hello Jo Newcomer,"
     assert (
-        "A manager (Nottingham and Nottinghamshire Violence Reduction Partnership) has invited you to "
-        "join Year 7 pastoral team at Riverside Academy" in body
+        "A manager (Nottingham and Nottinghamshire Violence Reduction Partnership) "
+        "has invited you to join Year 7 pastoral team at Riverside Academy" in body
     )
     assert "Training required of Year 7 pastoral team:" in body
     assert (
