@@ -10,17 +10,23 @@ from markupsafe import Markup
 _md = MarkdownIt("commonmark", {"html": False, "typographer": True}).enable(
     ["table", "strikethrough"]
 )
-TOP_HEADING = 3  # the page and the lesson title own h1 and h2
+TOP_HEADING = 2  # the page's own title is the h1
 
 
-def _demote_headings(state: StateCore) -> None:
-    """Render `#` and `##` as h3, so a lesson's headings sit below the lesson title."""
-    for token in state.tokens:
-        if token.type in ("heading_open", "heading_close") and int(token.tag[1]) < TOP_HEADING:
-            token.tag = f"h{TOP_HEADING}"
+def _shift_headings(state: StateCore) -> None:
+    """Move every heading so the highest an author wrote becomes h2, keeping their order.
+
+    Whether a lesson starts at `#`, `##` or `###`, its headings sit straight below the page's
+    h1, with no level skipped (WCAG 1.3.1); nothing goes below h6."""
+    headings = [t for t in state.tokens if t.type in ("heading_open", "heading_close")]
+    if not headings:
+        return
+    shift = TOP_HEADING - min(int(t.tag[1]) for t in headings)
+    for token in headings:
+        token.tag = f"h{min(6, int(token.tag[1]) + shift)}"
 
 
-_md.core.ruler.push("demote_headings", _demote_headings)
+_md.core.ruler.push("shift_headings", _shift_headings)
 
 _BLOCK_TAGS = {
     "p",

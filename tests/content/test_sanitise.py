@@ -67,7 +67,7 @@ def test_markdown_renderers_neutralise_payloads(payload: str) -> None:
 
 def test_ordinary_markdown_still_renders() -> None:
     html = render_block("### Heading\n\n**bold** and [a link](https://example.org)\n\n- one\n- two")
-    assert "<h3>Heading</h3>" in html and "<strong>bold</strong>" in html
+    assert "<h2>Heading</h2>" in html and "<strong>bold</strong>" in html
     assert '<a href="https://example.org" rel="noopener noreferrer">a link</a>' in html
     assert "<li>one</li>" in html
 
@@ -161,6 +161,25 @@ def test_no_payload_reaches_any_page(tmp_path: Path) -> None:
                 assert "&lt;script&gt;" in body, url  # shown as text, harmlessly
 
 
-def test_lesson_headings_sit_below_the_lesson_title() -> None:
+def test_lesson_headings_start_just_below_the_page_title_whatever_level_was_written() -> None:
     html = render_block("# One\n\n## Two\n\n#### Four")
-    assert html.count("<h3>") == 2 and "<h4>Four</h4>" in html and "<h1>" not in html
+    assert "<h2>One</h2>" in html and "<h3>Two</h3>" in html and "<h5>Four</h5>" in html
+    assert "<h1>" not in html
+    html = render_block("### Three\n\ntext\n\n#### Four\n\n### Three again")
+    assert html.count("<h2>") == 2 and "<h3>Four</h3>" in html and "<h4>" not in html
+    assert "<h6>" in render_block("# a\n\n###### six")  # nothing below h6
+
+
+def test_no_shipped_lesson_skips_a_heading_level() -> None:
+    from elearn.content.catalog import load_catalog
+    from tests.conftest import REAL_COURSES
+
+    for course in load_catalog(REAL_COURSES).courses:
+        for track in course.tracks:
+            for module in track.modules:
+                for lesson in module.lessons(track.id):
+                    levels = [int(n) for n in re.findall(r"<h([1-6])", str(lesson.html or ""))]
+                    previous = 1
+                    for level in levels:
+                        assert level <= previous + 1, (module.id, lesson.id, levels)
+                        previous = level
