@@ -3,9 +3,11 @@ and the back button does not bring the page back. Without JavaScript it is a pla
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer, tab_to
+from tests.browser.conftest import LiveServer, sign_up_quickly, tab_to
 
 BEFORE = "/accessibility"  # an earlier page in the history
 SENSITIVE = "/courses/sample/alpha/shared-basics"  # the page being left
@@ -64,3 +66,18 @@ def test_without_javascript_the_exit_button_is_a_plain_link_to_the_exit_url(
     exit_link.click()
     page.wait_for_url(sample_server.exit_url)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Get support")
+
+
+def test_exit_also_signs_out_so_back_cannot_reopen_personal_pages(
+    page: Page, sample_server: LiveServer
+) -> None:
+    sign_up_quickly(page.context, sample_server)
+    page.goto(sample_server.url + "/learning")
+    expect(page.get_by_role("heading", level=1)).to_have_text("My learning")
+    page.get_by_role("button", name="Emergency Exit this page").click()
+    page.wait_for_url(sample_server.exit_url)
+    page.go_back()
+    page.wait_for_load_state()
+    assert "/account/sign-in" in page.url or not page.url.endswith("/learning"), page.url
+    page.goto(sample_server.url + "/learning")
+    expect(page).to_have_url(re.compile(r"/account/sign-in"))
