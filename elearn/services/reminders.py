@@ -94,7 +94,8 @@ def _learner_body(due: Due, items: list[tuple[str, statuses.Standing]], settings
             lines.append(f"- {title}: due by {cell.due_on:%-d %B %Y}")
     lines += [
         "",
-        f"You can carry on where you left off at {settings.public_url}/learning",
+        "You can see what is required of you and carry on at "
+        f"{settings.public_url}/learning#required",
         "There is no time limit on any page, and you can stop whenever you need to.",
         "",
         "If this training brings up difficult feelings, support is listed at "

@@ -14,8 +14,16 @@ from starlette.responses import RedirectResponse, Response
 from elearn.content.catalog import CourseView, LessonView, ModuleView, TrackView
 from elearn.db import SessionDep
 from elearn.errors import FormError, NotFound
-from elearn.models import Organisation, QuizAttempt, Reflection
-from elearn.services import completion, progress, quiz, sessions
+from elearn.models import Organisation, QuizAttempt, Reflection, utcnow
+from elearn.services import (
+    certificates,
+    completion,
+    my_training,
+    progress,
+    quiz,
+    sessions,
+    statuses,
+)
 from elearn.web.deps import (
     SignedInDep,
     csrf_protect,
@@ -83,6 +91,15 @@ def _after_module(track: TrackView, module: ModuleView) -> str:
     return "/learning"
 
 
+def _valid_certificates(db: Session, user_id: int) -> dict[tuple[str, str], str]:
+    """(course id, track id) -> code of the learner's valid certificate for that track."""
+    found: dict[tuple[str, str], str] = {}
+    for c in certificates.of_user(db, user_id):
+        if certificates.status(c) == "valid":
+            found.setdefault((c.course_id, c.track_id), c.code)
+    return found
+
+
 @router.get("/learning")
 def my_learning(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
     """Each track the learner is on, with progress and the next step."""
@@ -99,11 +116,21 @@ def my_learning(request: Request, db: SessionDep, viewer: SignedInDep) -> Respon
             )
     done = completion.track_completions(db, user_id=user_id)
     org = db.get(Organisation, viewer.user.organisation_id) if viewer.user.organisation_id else None
+    required = my_training.required_of(
+        db,
+        user=viewer.user,
+        catalog=catalog,
+        enrolled={enrolment.track_id for _, _, enrolment in rows},
+        today=utcnow().date(),
+    )
     return render(
         request,
         "learn/my_learning.html",
         rows=rows,
         completed=done,
+        required=required,
+        tags=statuses.TAGS,
+        certificates=_valid_certificates(db, user_id),
         courses=catalog.courses,
         sector=org.sector if org else None,
         user=viewer.user,

@@ -93,7 +93,7 @@ def test_reminders_go_to_who_needs_them_once_a_week(
     [mail] = smtp.to("due@example.org")
     assert mail.message["Subject"] == "Training that needs your attention"
     assert "Shared basics: due by 4 December 2026" in mail.body
-    assert "https://learn.example/learning" in mail.body
+    assert "https://learn.example/learning#required" in mail.body
     assert smtp.to("done@example.org") == []
     [digest] = smtp.to("boss@example.org")
     assert "Dee Due: due soon" in digest.body and "Don Done" not in digest.body
