@@ -382,16 +382,39 @@ def reflections_page(request: Request, db: SessionDep, viewer: SignedInDep) -> R
     )
 
 
-@router.post("/learning/reflections/{reflection_id}/delete")
-def delete_reflection(
+def _own_reflection(db: Session, viewer_id: int | None, reflection_id: int) -> Reflection:
+    item = db.get(Reflection, reflection_id)
+    if item is None or item.user_id != viewer_id:
+        raise NotFound("There is no such reflection.")
+    return item
+
+
+@router.get("/learning/reflections/{reflection_id}/delete")
+def confirm_delete_reflection(
     request: Request, db: SessionDep, viewer: SignedInDep, reflection_id: int
 ) -> Response:
-    """Delete one of the learner's reflections."""
-    from elearn.models import Reflection
+    """Ask before deleting one of the learner's reflections."""
+    item = _own_reflection(db, viewer.user.id, reflection_id)
+    course = catalog_of(request).course(item.course_id)
+    module = course.modules.get(item.module_id) if course else None
+    lesson = (
+        next((le for le in module.lessons() if le.id == item.lesson_id), None) if module else None
+    )
+    return render(request, "learn/reflection_delete.html", item=item, module=module, lesson=lesson)
 
-    item = db.get(Reflection, reflection_id)
-    if item is None or item.user_id != viewer.user.id:
-        raise NotFound("There is no such reflection.")
+
+@router.post("/learning/reflections/{reflection_id}/delete")
+def delete_reflection(
+    request: Request,
+    db: SessionDep,
+    viewer: SignedInDep,
+    reflection_id: int,
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    """Delete one of the learner's reflections once they have confirmed."""
+    item = _own_reflection(db, viewer.user.id, reflection_id)
+    if confirm != "yes":
+        return RedirectResponse(f"/learning/reflections/{reflection_id}/delete", status_code=303)
     db.delete(item)
     db.commit()
     return RedirectResponse(
@@ -480,9 +503,20 @@ def _quiz_page(
     assert attempt.user_id is not None
     status = progress.track_status(db, user_id=attempt.user_id, track=track)
     module_done = next(m for m in status.modules if m.module.id == module.id)
+    states = progress.lesson_states(
+        db, user_id=attempt.user_id, course_id=course.id, module_ids=[module.id]
+    )
+    unread = [
+        lesson
+        for lesson in module.lessons(track.id)
+        if states.get((module.id, lesson.id)) != "viewed"
+    ]
+    certificate = _valid_certificates(db, attempt.user_id).get((course.id, track.id))
     return render(
         request,
         "learn/quiz_result.html",
+        unread=unread,
+        certificate=certificate,
         course=course,
         track=track,
         module=module,

@@ -644,3 +644,65 @@ def test_rereading_a_lesson_renews_the_session_and_a_lapsed_one_asks_to_sign_in(
     assert lapsed.status_code == 303
     assert lapsed.headers["location"].startswith("/account/sign-in?next=")
     assert sessions_of(learner, "sam@example.org") == []
+
+
+def test_deleting_a_reflection_asks_first_and_cancelling_keeps_it(learner: TestClient) -> None:
+    from elearn.models import Reflection
+
+    url = "/courses/sample/alpha/shared-basics/lessons/think"
+    learner.get("/courses/sample/alpha/shared-basics/lessons/first?note=seen")
+    post(learner, f"{url}/reflection", {"text": "Keep this thought"})
+    with Session(learner.app.state.engine) as db:  # type: ignore[attr-defined]
+        [mine] = db.exec(select(Reflection)).all()
+    listing = learner.get("/learning/reflections").text
+    assert f'href="/learning/reflections/{mine.id}/delete"' in listing
+    ask = learner.get(f"/learning/reflections/{mine.id}/delete").text
+    assert "Delete this reflection?" in ask and "Keep this thought" in ask
+    assert 'name="csrf_token"' in ask and 'href="/learning/reflections">No, keep it' in ask
+    unconfirmed = post(learner, f"/learning/reflections/{mine.id}/delete")
+    assert unconfirmed.headers["location"] == f"/learning/reflections/{mine.id}/delete"
+    assert "Keep this thought" in learner.get("/learning/reflections").text
+    no_token = learner.post(f"/learning/reflections/{mine.id}/delete", data={"confirm": "yes"})
+    assert no_token.status_code in (400, 403)
+    done = post(learner, f"/learning/reflections/{mine.id}/delete", {"confirm": "yes"})
+    assert done.status_code == 303
+    assert "Keep this thought" not in learner.get("/learning/reflections").text
+
+
+def test_learner_page_titles_are_unique_and_name_the_track(learner: TestClient) -> None:
+    base = "/courses/sample/alpha/shared-basics"
+    pages = [
+        "/learning",
+        "/courses/sample/alpha",
+        base,
+        f"{base}/lessons/first?note=seen",
+        f"{base}/lessons/think",
+        f"{base}/quiz",
+        "/learning/reflections",
+    ]
+    titles = []
+    for page in pages:
+        text = learner.get(page).text
+        titles.append(re.search(r"<title>(.*?)</title>", text, re.S).group(1).strip())  # type: ignore[union-attr]
+    assert len(set(titles)) == len(titles), titles
+    assert all("Alpha sector track" in t for t in titles[1:6]), titles
+
+
+def test_a_passed_quiz_lists_the_lessons_not_yet_read(learner: TestClient) -> None:
+    learner.get(f"{BASE}/lessons/first?note=seen")
+    post(learner, f"{BASE}/lessons/think/skip")
+    url = start_quiz(learner)
+    page = learner.get(answer(learner, url, CORRECT).headers["location"]).text
+    assert "You passed. You have not yet read:" in page
+    assert f'href="{BASE}/lessons/think"' in page
+    assert f'href="{BASE}/lessons/first"' not in page.split('id="unread"', 1)[1]
+
+
+def test_a_finished_track_links_to_its_certificate_from_my_learning(learner: TestClient) -> None:
+    from tests.web.test_certificates import finish_alpha
+
+    certificate = finish_alpha(learner)
+    page = learner.get("/learning").text
+    assert f'href="/certificates/{certificate.code}.pdf"' in page
+    assert 'href="/certificates">My certificates' in page
+    assert learner.get(f"/certificates/{certificate.code}.pdf").status_code == 200
