@@ -98,7 +98,7 @@ def test_each_status_from_team_organisation_and_sector_most_urgent_first(
     assert "Expired" in expired and "sector" in expired
     assert f"Lapsed {add_months(old, 12):%-d %B %Y}" in expired
     assert "Due soon" in due_soon and f"Required by {person.org.name}" in due_soon
-    assert "Track" in due_soon and due(10) in due_soon
+    assert "(track)" in due_soon and due(10) in due_soon
     assert "Completed" in completed and f"Lapses {add_months(old, 24):%-d %B %Y}" in completed
     assert 'href="/courses/sample/alpha/alpha-only"' in page
     assert 'href="/courses/sample/alpha"' in page
