@@ -270,7 +270,7 @@ def test_a_learner_cannot_delete_another_learners_reflection(
     post(learner, f"{BASE}/lessons/think/reflection", {"text": "Sam's private thought"})
     [mine] = rows(learner, Reflection)
     other = second_learner(learner, organisations[0])
-    refused = post(other, f"/learning/reflections/{mine.id}/delete")
+    refused = post(other, f"/learning/reflections/{mine.id}/delete", {"confirm": "yes"})
     assert refused.status_code == 404
     assert "Sam's private thought" not in refused.text
     assert [r.id for r in rows(learner, Reflection)] == [mine.id]
@@ -279,7 +279,7 @@ def test_a_learner_cannot_delete_another_learners_reflection(
     other.get(f"{BASE}/lessons/first?note=seen")
     post(other, f"{BASE}/lessons/think/reflection", {"action": "delete"})
     assert [r.id for r in rows(learner, Reflection)] == [mine.id]
-    done = post(learner, f"/learning/reflections/{mine.id}/delete")
+    done = post(learner, f"/learning/reflections/{mine.id}/delete", {"confirm": "yes"})
     assert done.status_code == 303
     assert rows(learner, Reflection) == []
 
