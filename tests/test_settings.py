@@ -32,8 +32,11 @@ def test_production_refuses_to_start_without_a_base_url() -> None:
 
 
 def test_logs_are_readable_lines_for_a_person_and_json_otherwise(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))  # restored after the test
+    monkeypatch.setattr(root, "level", root.level)
     logs.configure("info", human=True)
     logging.getLogger("elearn").info("serving content version %s", "abc")
     line = capsys.readouterr().err.strip()
