@@ -76,7 +76,22 @@ def sign_in_page(request: Request, next: str = "") -> Response:
         email="",
         next=safe_next(next),
         notice=request.query_params.get("notice"),
+        reason=_sign_in_reason(request),
     )
+
+
+def _sign_in_reason(request: Request) -> str:
+    """Why this person was asked to sign in, in plain words, or nothing."""
+    reason = request.query_params.get("reason")
+    if reason == "timeout":
+        minutes = settings_of(request).session_idle_minutes
+        return (
+            f"You were signed out after {minutes} minutes without activity, to protect your "
+            "information. Sign in again to carry on."
+        )
+    if request.query_params.get("next"):
+        return "You need to sign in to see that page."
+    return ""
 
 
 @router.post("/account/sign-in")

@@ -82,9 +82,23 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 async def _sign_in(request: Request, exc: Exception) -> Response:
-    from urllib.parse import quote
+    from urllib.parse import quote, urlsplit
 
-    return RedirectResponse("/account/sign-in?next=" + quote(request.url.path), status_code=303)
+    from elearn.web.auth import safe_next
+    from elearn.web.deps import SESSION_COOKIE
+
+    target = request.url.path
+    if request.method not in ("GET", "HEAD"):
+        # A form's own address is not a page: return to the page it was sent from.
+        referer = urlsplit(request.headers.get("referer", ""))
+        same_site = not referer.netloc or referer.netloc == request.url.netloc
+        target = safe_next(referer.path) if same_site else "/learning"
+    url = f"/account/sign-in?next={quote(target)}"
+    if request.cookies.get(SESSION_COOKIE):
+        url += "&reason=timeout"
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
 
 
 async def _form_error(request: Request, exc: Exception) -> Response:

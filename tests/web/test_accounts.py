@@ -446,7 +446,7 @@ def test_an_idle_session_times_out(client: TestClient, organisations: list[Organ
     age(client, "sam@example.org", last_seen_at=timedelta(minutes=idle + 1))
     response = client.get("/learning", follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"] == "/account/sign-in?next=/learning"
+    assert response.headers["location"] == "/account/sign-in?next=/learning&reason=timeout"
     assert sessions_of(client, "sam@example.org") == []
 
 
