@@ -323,7 +323,8 @@ def test_the_menu_is_not_there_on_a_wide_screen(browser: Browser, demo: Demo) ->
     try:
         page.goto("/learning")
         expect(page.get_by_role("button", name="Menu")).to_be_hidden()
-        expect(page.get_by_role("link", name="My certificates")).to_be_visible()
+        navigation = page.locator("#navigation")
+        expect(navigation.get_by_role("link", name="My certificates")).to_be_visible()
     finally:
         context.close()
 

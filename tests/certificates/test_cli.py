@@ -98,6 +98,7 @@ def test_without_keys_given_the_installations_own_keys_are_used(
     public_key = signing.load_private_key(text).public_key()
     monkeypatch.setenv("ELEARN_SIGNING_KEYS", json.dumps({"nottinghamshire": text}))
     monkeypatch.setenv("ELEARN_ENVIRONMENT", "production")
+    monkeypatch.setenv("ELEARN_BASE_URL", "https://learn.example.org")
     monkeypatch.setenv("ELEARN_SECRET_KEY", "a-production-secret-for-this-test-only-0123456789")
     assert public_keys_from_settings() == {signing.key_id(public_key): public_key}
     monkeypatch.setenv("ELEARN_ENVIRONMENT", "development")
@@ -125,6 +126,7 @@ def test_missing_or_bad_keys_are_explained(tmp_path: Path, certificate_pdf: byte
     assert 'needs a "keys" list' in result.output
     production = {
         "ELEARN_ENVIRONMENT": "production",
+        "ELEARN_BASE_URL": "https://learn.example.org",
         "ELEARN_SECRET_KEY": "a-production-secret-for-this-test-only-0123456789",
     }
     result = runner.invoke(app, ["verify", str(certificate)], env=production)

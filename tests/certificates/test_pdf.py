@@ -110,7 +110,8 @@ def test_qr_codes_of_other_certificates_read_too(private_key: Ed25519PrivateKey)
     for _ in range(5):
         code = codes.new_code()
         url = f"https://training.example.gov.uk/certificates/verify/{code}"
-        assert decode_qr(render(make_data(code=code, verify_url=url), private_key)) == [url]
+        # The page's QR code carries the address (the reader may also pick up printed text).
+        assert url in decode_qr(render(make_data(code=code, verify_url=url), private_key))
 
 
 def test_the_signed_data_travels_inside_the_pdf(
