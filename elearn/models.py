@@ -117,6 +117,20 @@ class AuthSession(SQLModel, table=True):
     last_seen_at: datetime = _when(default_factory=utcnow)
 
 
+class KeptForm(SQLModel, table=True):
+    """A form that arrived after its sender's session ended, kept until they sign in again.
+
+    Only the browser that sent it holds the token (its SHA-256 is stored), and only the same
+    person signing in again completes it; it is deleted when used, replaced or out of date.
+    """
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    path: str = Field(max_length=2000)
+    body: str  # the form, URL-encoded, without its CSRF token
+    created_at: datetime = _when(default_factory=utcnow)
+
+
 class PasswordReset(SQLModel, table=True):
     """A password reset link: expires, and works once."""
 

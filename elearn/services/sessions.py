@@ -52,6 +52,14 @@ _LOOKUP = (
 )
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """What a cookie token stands for: a live session, or the person whose session just ended."""
+
+    signed_in: SignedIn | None = None
+    ended_for: int | None = None  # the user whose session this token was, if it has just ended
+
+
 def current(
     db: Session, *, token: str | None, settings: Settings, read_only: bool = False
 ) -> SignedIn | None:
@@ -61,11 +69,18 @@ def current(
     code that changes a user loads it itself. With `read_only`, raises WriteNeeded instead
     of deleting an expired session or recording that a session was used.
     """
+    return look_up(db, token=token, settings=settings, read_only=read_only).signed_in
+
+
+def look_up(
+    db: Session, *, token: str | None, settings: Settings, read_only: bool = False
+) -> Lookup:
+    """As current(), also saying whose session the token was when it has just expired."""
     if not token:
-        return None
+        return Lookup()
     row = db.connection().execute(_LOOKUP, {"sid": token_hash(token)}).mappings().first()
     if row is None:
-        return None
+        return Lookup()
     session = AuthSession(**{c.name: row[f"s_{c.name}"] for c in _SESSIONS.c})
     user = User(**{c.name: row[c.name] for c in _USERS.c})
     now = utcnow()
@@ -77,14 +92,22 @@ def current(
     if idle or old:
         db.execute(sa.delete(_SESSIONS).where(_SESSIONS.c.id == session.id))
         db.commit()
-        return None
+        return Lookup(ended_for=session.user_id)
     if stale:
         session.last_seen_at = now
         db.execute(
             sa.update(_SESSIONS).where(_SESSIONS.c.id == session.id).values(last_seen_at=now)
         )
         db.commit()
-    return SignedIn(user, session)
+    return Lookup(SignedIn(user, session))
+
+
+def keep_alive(db: Session, *, session_id: str) -> None:
+    """Record activity now, whatever TOUCH_EVERY allows ("Stay signed in")."""
+    db.execute(
+        sa.update(_SESSIONS).where(_SESSIONS.c.id == session_id).values(last_seen_at=utcnow())
+    )
+    db.commit()
 
 
 def end_session(db: Session, *, token: str | None) -> None:

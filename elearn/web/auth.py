@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from sqlmodel import Session, col, select
 from starlette.background import BackgroundTask
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from elearn.config import Settings
 from elearn.db import SessionDep
 from elearn.errors import FormError, TooManyAttempts
 from elearn.models import Organisation, Partnership
-from elearn.services import accounts, sessions
+from elearn.services import accounts, kept_forms, sessions
+from elearn.services.kept_forms import KEPT_COOKIE
 from elearn.web import ratelimit
 from elearn.web.deps import (
     CSRF_COOKIE,
+    CSRF_FIELD,
     SESSION_COOKIE,
     SignedInDep,
     cookie_header,
@@ -40,15 +42,22 @@ def safe_next(target: str | None) -> str:
     return "/learning"
 
 
-def _signed_in_response(request: Request, db: SessionDep, user_id: int, target: str) -> Response:
+def _signed_in_response(
+    request: Request, db: SessionDep, user_id: int, target: str, *, resume: bool = False
+) -> Response:
+    """Start a session and go to `target`; with `resume`, first complete a kept form."""
     from elearn.models import User
 
     user = db.get(User, user_id)
     assert user is not None
     sessions.end_session(db, token=request.cookies.get(SESSION_COOKIE))  # any earlier one here
+    kept_token = request.cookies.get(KEPT_COOKIE)
+    kept = kept_forms.take(db, token=kept_token, user_id=user_id) if resume else None
     token, csrf = sessions.start_session(db, user=user)
     settings = settings_of(request)
-    response = RedirectResponse(target, status_code=303)
+    response: Response = RedirectResponse(target, status_code=303)
+    if kept is not None:
+        response = _complete(request, kept, token=token, csrf=csrf)
     response.raw_headers.append(
         (
             b"set-cookie",
@@ -63,11 +72,72 @@ def _signed_in_response(request: Request, db: SessionDep, user_id: int, target: 
     response.raw_headers.append(
         (b"set-cookie", cookie_header(CSRF_COOKIE, csrf, settings=settings))
     )
+    if kept_token:
+        response.raw_headers.append(
+            (b"set-cookie", cookie_header(KEPT_COOKIE, "", settings=settings, clear=True))
+        )
     return response
 
 
+_OWN_COOKIES = (SESSION_COOKIE, CSRF_COOKIE, KEPT_COOKIE)
+
+
+def _complete(request: Request, kept: kept_forms.Kept, *, token: str, csrf: str) -> Response:
+    """Send the kept form again, as the person now signed in, through the app's own routes.
+
+    The answer is theirs as if the session had never ended: where the route redirects, so does
+    this; a page it shows (a form with a problem in it, say) is shown.
+    """
+    import anyio.from_thread
+    import httpx
+
+    client = (request.client.host, request.client.port) if request.client else ("127.0.0.1", 0)
+    headers = {
+        "content-type": "application/x-www-form-urlencoded",
+        "cookie": f"{SESSION_COOKIE}={token}; {CSRF_COOKIE}={csrf}",
+        "user-agent": request.headers.get("user-agent", ""),
+        "accept": "text/html",
+    }
+    body = urlencode([*kept.fields, (CSRF_FIELD, csrf)])
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=request.app, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url=str(request.base_url)) as http:
+            return await http.post(kept.path, content=body, headers=headers)
+
+    answer = anyio.from_thread.run(send)
+    log.info("kept form completed after sign-in", extra={"path": kept.path.split("?")[0]})
+    location = answer.headers.get("location")
+    response: Response
+    if answer.is_redirect and location:
+        response = RedirectResponse(safe_next(location), status_code=303)
+    else:
+        response = Response(
+            answer.content,
+            status_code=answer.status_code,
+            media_type=answer.headers.get("content-type"),
+        )
+    for value in answer.headers.get_list("set-cookie"):
+        if not value.startswith(tuple(f"{name}=" for name in _OWN_COOKIES)):
+            response.raw_headers.append((b"set-cookie", value.encode()))
+    return response
+
+
+# Messages other pages send people here with, by key (never text from the address itself).
+NOTICES = {
+    "signed-out": "You have signed out.",
+    "signed-out-everywhere": "You have been signed out on every device.",
+    "password-changed": "Your password has been changed.",
+    "password-reset": "Your password has been changed. Sign in with it now.",
+}
+
+
+def _notice(request: Request) -> str | None:
+    return NOTICES.get(request.query_params.get("notice", ""))
+
+
 @router.get("/account/sign-in")
-def sign_in_page(request: Request, next: str = "") -> Response:
+def sign_in_page(request: Request, db: SessionDep, next: str = "") -> Response:
     """The sign-in form."""
     return render(
         request,
@@ -75,8 +145,9 @@ def sign_in_page(request: Request, next: str = "") -> Response:
         errors={},
         email="",
         next=safe_next(next),
-        notice=request.query_params.get("notice"),
+        notice=_notice(request),
         reason=_sign_in_reason(request),
+        kept=kept_forms.waiting(db, token=request.cookies.get(KEPT_COOKIE)),
     )
 
 
@@ -112,6 +183,7 @@ def sign_in(
             errors=exc.fields,
             email=email,
             next=safe_next(next),
+            kept=kept_forms.waiting(db, token=request.cookies.get(KEPT_COOKIE)),
         )
     except TooManyAttempts as exc:
         return render(
@@ -124,14 +196,22 @@ def sign_in(
             next=safe_next(next),
         )
     assert user.id is not None
-    return _signed_in_response(request, db, user.id, safe_next(next))
+    return _signed_in_response(request, db, user.id, safe_next(next), resume=True)
+
+
+@router.post("/account/session")
+def stay_signed_in(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
+    """ "Stay signed in" from the timeout warning: counts as activity now."""
+    sessions.keep_alive(db, session_id=viewer.session.id)
+    idle_seconds = settings_of(request).session_idle_minutes * 60
+    return JSONResponse({"signed_in": True, "idle_seconds": idle_seconds})
 
 
 @router.post("/account/sign-out")
 def sign_out(request: Request, db: SessionDep) -> Response:
     """End this browser's session."""
     sessions.end_session(db, token=request.cookies.get(SESSION_COOKIE))
-    return _signed_out(request, "/account/sign-in?notice=" + quote("You have signed out."))
+    return _signed_out(request, "/account/sign-in?notice=signed-out")
 
 
 def _signed_out(request: Request, target: str) -> Response:
@@ -151,9 +231,7 @@ def sign_out_everywhere(request: Request, db: SessionDep, viewer: SignedInDep) -
     """End every session of this person, on every device."""
     assert viewer.user.id is not None
     sessions.end_all_sessions(db, user_id=viewer.user.id)
-    return _signed_out(
-        request, "/account/sign-in?notice=" + quote("You have been signed out on every device.")
-    )
+    return _signed_out(request, "/account/sign-in?notice=signed-out-everywhere")
 
 
 def _organisations(db: SessionDep) -> list[tuple[Partnership, list[Organisation]]]:
@@ -228,7 +306,7 @@ def account_page(request: Request, db: SessionDep, viewer: SignedInDep) -> Respo
         errors={},
         user=viewer.user,
         organisation=org,
-        notice=request.query_params.get("notice"),
+        notice=_notice(request),
     )
 
 
@@ -263,9 +341,7 @@ def change_password(
             user=viewer.user,
             organisation=org,
         )
-    return RedirectResponse(
-        "/account?notice=" + quote("Your password has been changed."), status_code=303
-    )
+    return RedirectResponse("/account?notice=password-changed", status_code=303)
 
 
 @router.get("/account/forgot")
@@ -338,7 +414,7 @@ def reset(request: Request, db: SessionDep, token: str, password: Text = "") -> 
         )
     return _signed_out(
         request,
-        "/account/sign-in?notice=" + quote("Your password has been changed. Sign in with it now."),
+        "/account/sign-in?notice=password-reset",
     )
 
 

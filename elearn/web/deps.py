@@ -51,10 +51,12 @@ def lookup_viewer(request: Request, db: Session, *, read_only: bool = False) -> 
     """As get_viewer; with `read_only`, raises sessions.WriteNeeded rather than write."""
     if "viewer" not in request.state._state:
         token = request.cookies.get(SESSION_COOKIE)
-        viewer = sessions.current(
+        found_session = sessions.look_up(
             db, token=token, settings=settings_of(request), read_only=read_only
         )
+        viewer = found_session.signed_in
         request.state.viewer = viewer
+        request.state.ended_for = found_session.ended_for
         if viewer is not None:
             request.state.shell_key = (
                 viewer.user.id,

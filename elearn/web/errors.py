@@ -96,9 +96,59 @@ async def _sign_in(request: Request, exc: Exception) -> Response:
     url = f"/account/sign-in?next={quote(target)}"
     if request.cookies.get(SESSION_COOKIE):
         url += "&reason=timeout"
+    kept = await _keep_form(request)
+    response: Response
     if request.headers.get("hx-request"):
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
+        response = Response(status_code=204, headers={"HX-Redirect": url})
+    else:
+        response = RedirectResponse(url, status_code=303)
+    if kept:
+        from elearn.services.kept_forms import KEEP_FOR, KEPT_COOKIE
+        from elearn.web.deps import cookie_header, settings_of
+
+        max_age = int(KEEP_FOR.total_seconds())
+        settings = settings_of(request)
+        header = cookie_header(KEPT_COOKIE, kept, settings=settings, max_age=max_age)
+        response.raw_headers.append((b"set-cookie", header))
+    return response
+
+
+async def _keep_form(request: Request) -> str | None:
+    """Keep a form whose sender's session ended on this very request; the browser's token.
+
+    Only a text form that passed the CSRF check on its way here is kept, for the person whose
+    session it was, so that signing in again completes it (see services.kept_forms).
+    """
+    from sqlmodel import Session
+    from starlette.concurrency import run_in_threadpool
+    from starlette.datastructures import UploadFile
+
+    from elearn.services import kept_forms
+    from elearn.web.deps import CSRF_FIELD
+
+    user_id = getattr(request.state, "ended_for", None)
+    if request.method != "POST" or user_id is None or not kept_forms.keepable(request.url.path):
+        return None
+    try:
+        form = await request.form()
+    except Exception:  # a body already read as something else, or not a form at all
+        return None
+    fields = list(form.multi_items())
+    if any(isinstance(value, UploadFile) for _, value in fields):
+        return None
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+    def store() -> str | None:
+        with Session(request.app.state.engine) as db:
+            return kept_forms.keep(
+                db,
+                user_id=user_id,
+                path=path,
+                fields=[(name, str(value)) for name, value in fields],
+                drop=CSRF_FIELD,
+            )
+
+    return await run_in_threadpool(store)
 
 
 async def _form_error(request: Request, exc: Exception) -> Response:

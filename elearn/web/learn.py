@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from typing import Annotated, NamedTuple
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from sqlmodel import Session
@@ -378,7 +377,10 @@ def reflections_page(request: Request, db: SessionDep, viewer: SignedInDep) -> R
         )
         items.append((item, module, lesson))
     return render(
-        request, "learn/reflections.html", items=items, notice=request.query_params.get("notice")
+        request,
+        "learn/reflections.html",
+        items=items,
+        notice="Reflection deleted." if request.query_params.get("notice") == "deleted" else None,
     )
 
 
@@ -417,9 +419,7 @@ def delete_reflection(
         return RedirectResponse(f"/learning/reflections/{reflection_id}/delete", status_code=303)
     db.delete(item)
     db.commit()
-    return RedirectResponse(
-        "/learning/reflections?notice=" + quote("Reflection deleted."), status_code=303
-    )
+    return RedirectResponse("/learning/reflections?notice=deleted", status_code=303)
 
 
 @router.get(MODULE + "/quiz")

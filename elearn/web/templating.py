@@ -28,6 +28,7 @@ def make_templates(settings: Any) -> Jinja2Templates:
         exit_url=settings.exit_url,
         exit_ends_session=settings.exit_ends_session,
         feedback_url=settings.feedback_url or "/support",
+        session_idle_seconds=settings.session_idle_minutes * 60,
     )
     return templates
 

@@ -10,6 +10,10 @@
     window.location.replace(button.getAttribute("href"));
   }
   button.addEventListener("click", leave);
+  // The same exit from inside a dialog that covers the page (the timeout warning).
+  document.querySelectorAll(".app-js-exit-link").forEach(function (link) {
+    link.addEventListener("click", leave);
+  });
   var presses = [];
   document.addEventListener("keyup", function (event) {
     if (event.key !== "Shift") { presses = []; return; }
