@@ -1,33 +1,18 @@
-"""Checking a certificate PDF offline: is its signed data genuine, and does the page show it?"""
+"""Checking a certificate PDF offline: is its signed data genuine, and is the file exactly
+what that data draws?"""
 
 from __future__ import annotations
 
 import io
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pypdf import PdfReader
 
-from elearn.certificates import codes
+from elearn.certificates.compare import differences
 from elearn.certificates.data import CertificateData
-from elearn.certificates.pdf import (
-    ATTACHMENT_NAME,
-    BEFORE_COURSE,
-    BEFORE_NAME,
-    CODE_LABEL,
-    COMPLETED_LABEL,
-    CPD_SUFFIX,
-    LEVEL_LABEL,
-    LEVEL_SUFFIX,
-    SEPARATOR,
-    TRACK_LABEL,
-    VISIT_LABEL,
-    cpd_text,
-    date_text,
-)
-from elearn.certificates.signing import SignatureProblem, Signed, verify
+from elearn.certificates.pdf import ATTACHMENT_NAME, render
+from elearn.certificates.signing import PublishedKey, SignatureProblem, Signed, verify
 
 NO_DATA = "This PDF carries no certificate data."
 
@@ -43,11 +28,6 @@ class CheckResult:
 
 def _failed(problem: str) -> CheckResult:
     return CheckResult(ok=False, problems=[problem], data=None)
-
-
-def _tidy(text: str) -> str:
-    """Text compared as a reader sees it: composed accents, single spaces."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def _read(pdf: bytes) -> PdfReader | str:
@@ -79,100 +59,23 @@ def _signed(reader: PdfReader) -> Signed | str:
         )
 
 
-def _page_lines(reader: PdfReader) -> list[str] | None:
+def _fresh(data: CertificateData, signed: Signed) -> PdfReader | str:
+    """The certificate drawn afresh from its signed data, or why that cannot be done."""
     try:
-        text = reader.pages[0].extract_text()
-    except Exception:  # damaged page content
-        return None
-    return [_tidy(line) for line in text.splitlines() if line.strip()]
+        return PdfReader(io.BytesIO(render(data, signed)))
+    except Exception:  # signed data that this service's drawing cannot take
+        return (
+            "The certificate cannot be drawn again from its signed data, so the page cannot "
+            "be compared with it."
+        )
 
 
-def _after(lines: list[str], anchor: str) -> str | None:
-    for number, line in enumerate(lines[:-1]):
-        if line == anchor:
-            return lines[number + 1]
-    return None
+def check_pdf(pdf: bytes, public_keys: Mapping[str, PublishedKey]) -> CheckResult:
+    """Check a certificate PDF against the partnerships' public keys. Never raises.
 
-
-def _starting(lines: list[str], prefix: str) -> str | None:
-    for line in lines:
-        if line.startswith(prefix):
-            return line.removeprefix(prefix)
-    return None
-
-
-def _shown(lines: list[str]) -> dict[str, str | None]:
-    """What the page shows for each certified field, as text; None where it shows nothing."""
-    details = [_tidy(p) for p in (_starting(lines, COMPLETED_LABEL) or "").split(SEPARATOR)]
-    level = _starting(lines, LEVEL_LABEL)
-    return {
-        "name": _after(lines, BEFORE_NAME),
-        "course": _after(lines, BEFORE_COURSE),
-        "track": _starting(lines, TRACK_LABEL),
-        "completion date": details[0] or None,
-        "CPD time": next((p for p in details[1:] if p.endswith(CPD_SUFFIX)), None),
-        "practice level": level.removesuffix(LEVEL_SUFFIX) if level else None,
-        "verification code": _after(lines, CODE_LABEL),
-        "verification address": _after(lines, VISIT_LABEL),
-    }
-
-
-_NOUNS = {
-    "name": "name",
-    "course": "course",
-    "track": "track",
-    "completion date": "date",
-    "CPD time": "CPD time",
-    "practice level": "practice level",
-    "verification code": "code",
-    "verification address": "address",
-}
-
-
-def _certified(data: CertificateData) -> dict[str, str | None]:
-    return {
-        "name": data.holder_name,
-        "course": data.course_title,
-        "track": data.track_title,
-        "completion date": date_text(data.completed_on),
-        "CPD time": cpd_text(data.cpd_minutes),
-        "practice level": data.nes_level,
-        "verification code": data.code,
-        "verification address": data.verify_url,
-    }
-
-
-def _same(label: str, shown: str, certified: str) -> bool:
-    if label == "verification code":
-        return codes.normalise(shown) == codes.normalise(certified)
-    return _tidy(shown) == _tidy(certified)
-
-
-def _mismatch(label: str, shown: str | None, certified: str | None) -> str | None:
-    """One sentence saying how the page differs from the certified value, if it does."""
-    noun = _NOUNS[label]
-    if certified is None:
-        if shown is None:
-            return None
-        return f'The page shows a {label} ("{shown}") that was not certified.'
-    if shown is None:
-        return f'The page does not show the {label} that was certified ("{certified}").'
-    if _same(label, shown, certified):
-        return None
-    return (
-        f'The {label} on the page ("{shown}") is not the {noun} that was certified ("{certified}").'
-    )
-
-
-def compare_page(lines: list[str], data: CertificateData) -> list[str]:
-    """Every difference between the page's text lines and the certified data."""
-    shown, certified = _shown(lines), _certified(data)
-    found = (_mismatch(label, shown[label], certified[label]) for label in _NOUNS)
-    return [problem for problem in found if problem]
-
-
-def check_pdf(pdf: bytes, public_keys: Mapping[str, Ed25519PublicKey]) -> CheckResult:
-    """Check a certificate PDF against the partnerships' public keys. Never raises."""
+    Valid only when the signature is genuine, made with the key of the partnership named as
+    issuer, and the file's pages are exactly what the signed data draws.
+    """
     reader = _read(pdf)
     if isinstance(reader, str):
         return _failed(reader)
@@ -183,8 +86,11 @@ def check_pdf(pdf: bytes, public_keys: Mapping[str, Ed25519PublicKey]) -> CheckR
         data = verify(signed, public_keys)
     except SignatureProblem as problem:
         return _failed(problem.message)
-    lines = _page_lines(reader)
-    if lines is None:
-        return CheckResult(ok=False, problems=["The text of the page cannot be read."], data=data)
-    problems = compare_page(lines, data)
+    fresh = _fresh(data, signed)
+    if isinstance(fresh, str):
+        return CheckResult(ok=False, problems=[fresh], data=data)
+    try:
+        problems = differences(reader, fresh)
+    except Exception:  # a page tree or object too damaged to walk
+        problems = ["The pages cannot be read to compare them with the signed data."]
     return CheckResult(ok=not problems, problems=problems, data=data)

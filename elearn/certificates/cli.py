@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from elearn.certificates import signing
 from elearn.certificates.check import check_pdf
@@ -24,9 +23,10 @@ app = typer.Typer(
 )
 
 
-def public_keys_from_settings() -> dict[str, Ed25519PublicKey]:
-    """Public keys by id for every partnership this installation signs for: the keys in
-    ELEARN_SIGNING_KEYS and, outside production, the ones derived from ELEARN_SECRET_KEY."""
+def public_keys_from_settings() -> dict[str, signing.PublishedKey]:
+    """The public key of every partnership this installation signs for, each bound to its
+    partnership: the keys in ELEARN_SIGNING_KEYS and, outside production, the ones derived
+    from ELEARN_SECRET_KEY. Names come from the partnerships file where it lists them."""
     import yaml
 
     from elearn.config import load_settings
@@ -34,12 +34,15 @@ def public_keys_from_settings() -> dict[str, Ed25519PublicKey]:
     from elearn.services.partnerships import SEED
 
     settings = load_settings()
+    seed = yaml.safe_load(SEED.read_text("utf-8"))
+    names = {item["id"]: item.get("name") for item in seed["partnerships"]}
     ids = set(settings.signing_keys)
     if settings.environment != "production":
-        seed = yaml.safe_load(SEED.read_text("utf-8"))
-        ids |= {item["id"] for item in seed["partnerships"]}
-    public = [private_key(settings, pid).public_key() for pid in sorted(ids)]
-    return {signing.key_id(key): key for key in public}
+        ids |= set(names)
+    return signing.trusted_keys(
+        signing.PublishedKey(pid, names.get(pid), private_key(settings, pid).public_key())
+        for pid in sorted(ids)
+    )
 
 
 def _read_keys_document(source: str) -> Any:
@@ -49,7 +52,7 @@ def _read_keys_document(source: str) -> Any:
     return json.loads(Path(source).read_text(encoding="utf-8"))
 
 
-def _public_keys(source: str | None) -> dict[str, Ed25519PublicKey]:
+def _public_keys(source: str | None) -> dict[str, signing.PublishedKey]:
     """The keys to check against, or exit 2 with a message saying what is wrong."""
     try:
         if source is None:

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -66,10 +67,16 @@ class Signed:
 
 @dataclass(frozen=True, slots=True)
 class PublishedKey:
-    """A partnership's public key as listed in the published keys document."""
+    """A partnership's public key as listed in the published keys document.
 
-    partnership: str
-    name: str
+    A key signs only the certificates of its own partnership: `partnership` is that
+    partnership's id and `name` its name as certificates print it. A key listed without a
+    partnership (as in documents from before keys named one) vouches for no certificate; a key
+    whose name is not known is held to the partnership id alone.
+    """
+
+    partnership: str | None
+    name: str | None
     public_key: Ed25519PublicKey
 
 
@@ -138,27 +145,51 @@ def sign(data: CertificateData, private_key: Ed25519PrivateKey) -> Signed:
     )
 
 
-def verify(signed: Signed, public_keys: Mapping[str, Ed25519PublicKey]) -> CertificateData:
-    """The certified data, if the signature is genuine; SignatureProblem saying why if not."""
-    public_key = public_keys.get(signed.key_id)
-    if public_key is None:
+def _tidy(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
+
+
+def _require_issuer(key: PublishedKey, key_id: str, data: CertificateData) -> None:
+    """SignatureProblem unless the key belongs to the partnership the certificate names."""
+    if key.partnership is None:
+        raise SignatureProblem(
+            f"This certificate was signed with a key ({key_id}) that the published keys do "
+            f"not assign to any partnership, so it cannot vouch for a certificate issued by "
+            f"{data.issuer_name}."
+        )
+    same_name = key.name is None or _tidy(key.name) == _tidy(data.issuer_name)
+    if key.partnership != data.issuer_id or not same_name:
+        raise SignatureProblem(
+            f"This certificate names {data.issuer_name} as its issuer, but it was signed with "
+            f"the key of {key.name or key.partnership} ({key_id}): a partnership's key signs "
+            "only its own certificates."
+        )
+
+
+def verify(signed: Signed, public_keys: Mapping[str, PublishedKey]) -> CertificateData:
+    """The certified data, if the signature is genuine and made with the key of the
+    partnership the certificate names as its issuer; SignatureProblem saying why if not."""
+    key = public_keys.get(signed.key_id)
+    if key is None:
         raise SignatureProblem(
             f"This certificate was signed with a key ({signed.key_id}) that is not one of "
             "the partnerships' published keys."
         )
     try:
-        public_key.verify(signed.signature, signed.payload)
+        key.public_key.verify(signed.signature, signed.payload)
     except InvalidSignature:
         raise SignatureProblem(
             "The signature does not match the certificate data: the data or the signature "
             "has been changed since it was issued."
         ) from None
     try:
-        return from_canonical(signed.payload)
+        data = from_canonical(signed.payload)
     except ValueError as exc:
         raise SignatureProblem(
             f"The signed data is not a certificate this service reads: {exc}."
         ) from None
+    _require_issuer(key, signed.key_id, data)
+    return data
 
 
 def published_keys_document(entries: Iterable[PublishedKey]) -> dict[str, Any]:
@@ -177,12 +208,38 @@ def published_keys_document(entries: Iterable[PublishedKey]) -> dict[str, Any]:
     }
 
 
-def parse_published_keys(document: Mapping[str, Any]) -> dict[str, Ed25519PublicKey]:
-    """Public keys by id from a published keys document; ValueError saying what is wrong."""
+def trusted_keys(entries: Iterable[PublishedKey]) -> dict[str, PublishedKey]:
+    """Keys by id, for `verify`; ValueError if one key is given to two partnerships."""
+    keys: dict[str, PublishedKey] = {}
+    for entry in entries:
+        found = key_id(entry.public_key)
+        earlier = keys.get(found)
+        if earlier is not None and earlier.partnership != entry.partnership:
+            raise ValueError(
+                f"the key {found} is given to both {earlier.partnership} and "
+                f"{entry.partnership}; each partnership needs a key of its own"
+            )
+        keys[found] = entry
+    return keys
+
+
+def _optional_text(entry: Mapping[str, Any], name: str, number: int) -> str | None:
+    value = entry.get(name)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ValueError(f"key {number} has a {name} that is empty or not text")
+    return value
+
+
+def parse_published_keys(document: Mapping[str, Any]) -> dict[str, PublishedKey]:
+    """Public keys by id from a published keys document; ValueError saying what is wrong.
+
+    Each key names the partnership it signs for ("partnership": its id, "name": its name).
+    A key listed without a partnership is read, but vouches for no certificate.
+    """
     entries = document.get("keys") if isinstance(document, Mapping) else None
     if not isinstance(entries, list):
         raise ValueError('a published keys document needs a "keys" list')
-    keys: dict[str, Ed25519PublicKey] = {}
+    keys: list[PublishedKey] = []
     for number, entry in enumerate(entries, start=1):
         if not isinstance(entry, Mapping):
             raise ValueError(f"key {number} should be an object")
@@ -197,5 +254,7 @@ def parse_published_keys(document: Mapping[str, Any]) -> dict[str, Ed25519Public
             raise ValueError(f"key {number}: {exc}") from None
         if entry.get("id") != key_id(public_key):
             raise ValueError(f"key {number} has an id that does not match its public key")
-        keys[key_id(public_key)] = public_key
-    return keys
+        partnership = _optional_text(entry, "partnership", number)
+        name = _optional_text(entry, "name", number) if partnership else None
+        keys.append(PublishedKey(partnership, name, public_key))
+    return trusted_keys(keys)
