@@ -29,6 +29,7 @@ from elearn.web import (
     manage,
     pages,
     trust,
+    unavailable,
 )
 from elearn.web.deps import CsrfCookie
 from elearn.web.ratelimit import SlidingWindow
@@ -54,7 +55,11 @@ def create_app(settings: Settings | None = None, *, configure_logging: bool = Tr
     catalog = CatalogStore(settings.courses_dir, load_catalog(settings.courses_dir))
     if settings.is_sqlite:
         upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +106,7 @@ def create_app(settings: Settings | None = None, *, configure_logging: bool = Tr
     app.include_router(api_tokens.router)
     app.include_router(api.router)
     errors.install(app)
+    unavailable.install(app)
     app.add_middleware(CsrfCookie, settings=settings)
     app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")
     return app

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # as JSON. Outside production a missing key is derived from ELEARN_SECRET_KEY.
     signing_keys: dict[str, str] = Field(default_factory=dict, repr=False)
     verifications_per_address_per_minute: int = Field(default=60, ge=1)
+    # Waiting for the database: to connect (PostgreSQL counts at least 2 s), and for one
+    # statement (on SQLite, for a lock). Beyond that a page answers "temporarily unavailable".
+    database_connect_timeout_seconds: int = Field(default=5, ge=1, le=120)
+    database_statement_timeout_seconds: int = Field(default=15, ge=1, le=3600)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
