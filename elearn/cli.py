@@ -174,6 +174,13 @@ def serve(
     settings = _settings().model_copy(
         update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
     )
+    if settings.environment == "production" and not settings.smtp_host:
+        typer.echo(
+            "error: ELEARN_SMTP_HOST must be set in production (reset and invitation links are "
+            "sent by email); the server did not start",
+            err=True,
+        )
+        raise typer.Exit(2)
     try:
         application = create_app(settings)
         if demo:
@@ -191,4 +198,8 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
         log_config=None,
+        # Forwarded headers are read by the app, only from ELEARN_TRUSTED_PROXIES (uvicorn
+        # would otherwise believe them from 127.0.0.1 by default).
+        proxy_headers=False,
+        forwarded_allow_ips="",
     )

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from elearn.certificates.signing import load_private_key
@@ -70,6 +70,22 @@ class Settings(BaseSettings):
     # statement (on SQLite, for a lock). Beyond that a page answers "temporarily unavailable".
     database_connect_timeout_seconds: int = Field(default=5, ge=1, le=120)
     database_statement_timeout_seconds: int = Field(default=15, ge=1, le=3600)
+    # Proxies whose X-Forwarded-For is believed, as addresses or networks separated by
+    # commas (e.g. "10.0.0.5, 172.16.0.0/12"). Empty: the connecting address is the client's.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        import ipaddress
+
+        for part in (p.strip() for p in value.split(",")):
+            if part:
+                try:
+                    ipaddress.ip_network(part, strict=False)
+                except ValueError:
+                    raise ValueError(f"{part!r} is not an IP address or network") from None
+        return value
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import BigInteger, DateTime, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -58,6 +58,11 @@ class User(SQLModel, table=True):
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     password_changed_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    # None until the address is confirmed by an emailed link (sign-ups to organisations
+    # limited to email domains); such an account cannot sign in yet.
+    email_confirmed_at: datetime | None = Field(
+        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=True
+    )
 
 
 class AuditEvent(SQLModel, table=True):
@@ -141,13 +146,25 @@ class PasswordReset(SQLModel, table=True):
     used_at: datetime | None = _when(default=None)
 
 
-class LoginAttempt(SQLModel, table=True):
-    """A failed sign-in, kept briefly to slow down password guessing."""
+class LoginThrottle(SQLModel, table=True):
+    """How many sign-in attempts one account or one address has made lately, and when the next
+    may be checked. Claimed in one statement before a password is checked (see
+    services.throttle), so parallel attempts cannot all slip under the limit."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _when(default_factory=utcnow, index=True)
-    email_key: str = Field(max_length=64, index=True)
-    address: str = Field(max_length=64, index=True)
+    key: str = Field(primary_key=True, max_length=100)  # "account:<sha256>" or "address:<ip>"
+    attempts: int = 0
+    last_at: int = Field(default=0, sa_type=BigInteger)  # Unix seconds: added to portably
+    next_at: int = Field(default=0, sa_type=BigInteger)  # nothing is checked before this
+
+
+class EmailConfirmation(SQLModel, table=True):
+    """An emailed link that confirms a new account's address: expires, and works once."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = _when(default_factory=utcnow)
+    expires_at: datetime = _when()
+    used_at: datetime | None = _when(default=None)
 
 
 class Enrolment(SQLModel, table=True):

@@ -7,20 +7,22 @@ import re
 from datetime import timedelta
 from functools import lru_cache
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, func, select, update
+from sqlmodel import Session, col, func, select, update
 
-from elearn.config import Settings
+from elearn.config import Settings, get_settings
 from elearn.errors import FormError, NotFound, TooManyAttempts
 from elearn.models import (
+    EmailConfirmation,
     Invitation,
-    LoginAttempt,
     Organisation,
     PasswordReset,
     TeamManager,
     User,
     utcnow,
 )
+from elearn.services import throttle
 from elearn.services.mail import send_mail
 from elearn.services.passwords import hash_password, verify_password
 from elearn.services.sessions import _aware, end_all_sessions
@@ -30,6 +32,10 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SIGN_IN_FAILED = "Enter the email address and password for your account"
+NOT_CONFIRMED = (
+    "Confirm your email address first: use the link in the email we sent when you created "
+    "your account"
+)
 # A real hash to check against when the email is unknown, so both paths take as long.
 _DUMMY_HASH = hash_password("not a real password, used to even out timing")
 
@@ -69,42 +75,48 @@ def _email_key(email: str) -> str:
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
-def _throttle_check(db: Session, *, email: str, address: str, settings: Settings) -> None:
-    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
-    per_account = db.exec(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.email_key == _email_key(email), col(LoginAttempt.at) > since)
-    ).one()
-    per_address = db.exec(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.address == address, col(LoginAttempt.at) > since)
-    ).one()
-    if (
-        per_account >= settings.login_failures_per_account
-        or per_address >= settings.login_failures_per_address
-    ):
-        raise TooManyAttempts(
-            f"Sign-in is paused after several attempts that did not match. Wait "
-            f"{settings.login_window_minutes} minutes, or reset your password."
-        )
+def _limits(email: str, address: str, settings: Settings) -> list[throttle.Limit]:
+    longest = settings.login_window_minutes * 60
+    return [
+        throttle.Limit(
+            f"account:{_email_key(email)}", settings.login_failures_per_account, longest
+        ),
+        throttle.Limit(f"address:{address}", settings.login_failures_per_address, longest),
+    ]
+
+
+def _wait_words(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
 def authenticate(
     db: Session, *, email: str, password: str, address: str, settings: Settings
 ) -> User:
-    """The user for these credentials; the same error whether or not the email is known."""
-    _throttle_check(db, email=email, address=address, settings=settings)
+    """The user for these credentials; the same error whether or not the email is known.
+
+    The attempt is counted before the password is checked, in one atomic step, so that no
+    number of parallel attempts gets more checks than the limits allow (services.throttle)."""
+    engine = db.get_bind()
+    assert isinstance(engine, Engine)
+    account_key, address_key = (limit.key for limit in _limits(email, address, settings))
+    try:
+        throttle.claim(engine, _limits(email, address, settings))
+    except throttle.Refused as exc:
+        raise TooManyAttempts(
+            "Sign-in is paused for a while after several attempts that did not match. Try "
+            f"again in {_wait_words(exc.wait_seconds)}, or reset your password: the emailed "
+            "link always works, and signing in is open again once you have used it."
+        ) from None
     user = db.exec(select(User).where(User.email == normalise_email(email))).first()
     if user is None:
         verify_password(_DUMMY_HASH, password)
     elif verify_password(user.password_hash, password):
-        db.exec(delete(LoginAttempt).where(col(LoginAttempt.email_key) == _email_key(email)))
-        db.commit()
+        throttle.clear(engine, account_key)
+        throttle.give_back(engine, address_key)
+        if user.email_confirmed_at is None:
+            raise FormError({"email": NOT_CONFIRMED})
         return user
-    db.add(LoginAttempt(email_key=_email_key(email), address=address))
-    db.commit()
     raise FormError({"email": SIGN_IN_FAILED})
 
 
@@ -123,10 +135,24 @@ def _signup_problems(org: Organisation | None, email: str) -> dict[str, str]:
     return {}
 
 
+CONFIRM_FOR = timedelta(days=3)
+
+
 def sign_up(
-    db: Session, *, name: str, email: str, password: str, organisation_id: int | None
-) -> User:
-    """Create a learner account in an organisation, following its sign-up rules."""
+    db: Session,
+    *,
+    name: str,
+    email: str,
+    password: str,
+    organisation_id: int | None,
+    settings: Settings | None = None,
+) -> User | None:
+    """Create a learner account in an organisation, following its sign-up rules.
+
+    Returns the user when they may sign in at once; None when they are to check their email:
+    an organisation limited to email domains confirms the address first, and an address that
+    already has an account gets an email telling its owner (the answer here is the same as for
+    a new address, so sign-up never tells anyone who has an account)."""
     email = normalise_email(email)
     errors: dict[str, str] = {}
     if not name.strip():
@@ -141,25 +167,97 @@ def sign_up(
     if errors:
         raise FormError(errors)
     assert org is not None
+    settings = settings or get_settings()
+    if db.exec(select(User.id).where(User.email == email)).first() is not None:
+        hash_password(password)  # as long as a new account takes
+        _tell_owner(email, settings)
+        return None
+    confirm = org.signup == "domain"
     user = User(
         name=name.strip(),
         email=email,
         password_hash=hash_password(password),
         partnership_id=org.partnership_id,
         organisation_id=org.id,
+        email_confirmed_at=None if confirm else utcnow(),
     )
     db.add(user)
     try:
-        db.commit()
-    except IntegrityError:
+        db.flush()
+    except IntegrityError:  # the same address signed up at the same moment
         db.rollback()
-        # Say no more than a sign-in would: the address may already have an account.
-        raise FormError(
-            {
-                "email": "You may already have an account with this email address. "
-                "Sign in, or reset your password"
-            }
-        ) from None
+        _tell_owner(email, settings)
+        return None
+    if not confirm:
+        db.commit()
+        db.refresh(user)
+        return user
+    token, digest = new_token()
+    assert user.id is not None
+    db.add(EmailConfirmation(token_hash=digest, user_id=user.id, expires_at=utcnow() + CONFIRM_FOR))
+    db.commit()
+    send_mail(
+        settings,
+        to=email,
+        subject="Confirm your email address",
+        body=(
+            f"Hello {user.name},\n\nTo finish creating your account for {org.name}, confirm "
+            f"your email address with this link within {CONFIRM_FOR.days} days:\n\n"
+            f"{settings.public_url}/account/confirm/{token}\n\nThe link works once. If you did "
+            "not create an account, you can ignore this email.\n"
+        ),
+    )
+    return None
+
+
+def _tell_owner(email: str, settings: Settings) -> None:
+    """Tell an account's owner that someone tried to create another with their address."""
+    send_mail(
+        settings,
+        to=email,
+        subject="Someone tried to create an account with your email address",
+        body=(
+            "Hello,\n\nSomeone tried to create an account on trauma-informed practice "
+            "learning with this email address, which already has an account. If it was you, "
+            f"sign in at {settings.public_url}/account/sign-in or, if you have forgotten your "
+            f"password, reset it at {settings.public_url}/account/forgot.\n\n"
+            "If it was not you, you can ignore this email: nothing has changed.\n"
+        ),
+    )
+
+
+def confirmation_for_token(db: Session, *, token: str) -> EmailConfirmation:
+    """The unused, unexpired confirmation for a link token; NotFound otherwise."""
+    found = db.get(EmailConfirmation, token_hash(token))
+    if found is None or found.used_at is not None or _aware(found.expires_at) < utcnow():
+        raise NotFound(
+            "This confirmation link has expired or has already been used. Sign in, or reset "
+            "your password to be sent a link that works."
+        )
+    return found
+
+
+def confirm_email(db: Session, *, token: str) -> User:
+    """Confirm an address from its emailed link, once; the account can then be used."""
+    found = confirmation_for_token(db, token=token)
+    now = utcnow()
+    claimed = db.exec(  # once, even when the link is opened twice at the same moment
+        update(EmailConfirmation)
+        .where(
+            col(EmailConfirmation.token_hash) == found.token_hash,
+            col(EmailConfirmation.used_at).is_(None),
+        )
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:
+        db.rollback()
+        raise NotFound("This confirmation link has already been used. Sign in.")
+    user = db.get(User, found.user_id)
+    assert user is not None
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = now
+        db.add(user)
+    db.commit()
     db.refresh(user)
     return user
 
@@ -237,6 +335,7 @@ def complete_password_reset(db: Session, *, token: str, password: str) -> User:
         raise FormError({"password": problem})
     user.password_hash = hash_password(password)
     user.password_changed_at = reset.used_at = utcnow()
+    user.email_confirmed_at = user.email_confirmed_at or reset.used_at  # the link proves it
     db.add_all([user, reset])
     db.exec(  # every other link sent to this person stops working too
         update(PasswordReset)
@@ -244,6 +343,9 @@ def complete_password_reset(db: Session, *, token: str, password: str) -> User:
         .values(used_at=reset.used_at)
     )
     db.commit()
+    engine = db.get_bind()
+    assert isinstance(engine, Engine)
+    throttle.clear(engine, f"account:{_email_key(user.email)}")  # signing in is open again
     end_all_sessions(db, user_id=user.id)
     return user
 

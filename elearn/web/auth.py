@@ -27,6 +27,15 @@ from elearn.web.deps import (
     csrf_protect,
     settings_of,
 )
+from elearn.web.inputs import (
+    EmailField,
+    IdChoice,
+    NameField,
+    PasswordField,
+    PathCode,
+    QueryText,
+    TypedText,
+)
 from elearn.web.templating import render
 
 router = APIRouter(prefix="", dependencies=[Depends(csrf_protect)])
@@ -137,7 +146,7 @@ def _notice(request: Request) -> str | None:
 
 
 @router.get("/account/sign-in")
-def sign_in_page(request: Request, db: SessionDep, next: str = "") -> Response:
+def sign_in_page(request: Request, db: SessionDep, next: QueryText = "") -> Response:
     """The sign-in form."""
     return render(
         request,
@@ -167,7 +176,11 @@ def _sign_in_reason(request: Request) -> str:
 
 @router.post("/account/sign-in")
 def sign_in(
-    request: Request, db: SessionDep, email: Text = "", password: Text = "", next: OptionalText = ""
+    request: Request,
+    db: SessionDep,
+    email: EmailField = "",
+    password: PasswordField = "",
+    next: TypedText = "",
 ) -> Response:
     """Check the credentials; the same answer whether or not the email has an account."""
     address = ratelimit.client_address(request)
@@ -260,10 +273,10 @@ def sign_up_page(request: Request, db: SessionDep) -> Response:
 def sign_up(
     request: Request,
     db: SessionDep,
-    name: Text = "",
-    email: Text = "",
-    password: Text = "",
-    organisation: Text = "",
+    name: NameField = "",
+    email: EmailField = "",
+    password: PasswordField = "",
+    organisation: IdChoice = "",
 ) -> Response:
     """Create the account and sign the person in; errors re-render the form, values kept."""
     org_id = int(organisation) if organisation.isdigit() else None
@@ -281,7 +294,12 @@ def sign_up(
         )
     try:
         user = accounts.sign_up(
-            db, name=name, email=email, password=password, organisation_id=org_id
+            db,
+            name=name,
+            email=email,
+            password=password,
+            organisation_id=org_id,
+            settings=settings_of(request),
         )
     except FormError as exc:
         return render(
@@ -292,6 +310,24 @@ def sign_up(
             organisations=_organisations(db),
             form={"name": name, "email": email, "organisation": organisation},
         )
+    if user is None:  # the same page whether the address is new or already has an account
+        return render(request, "account/check_email.html", email=accounts.normalise_email(email))
+    assert user.id is not None
+    return _signed_in_response(request, db, user.id, "/learning")
+
+
+@router.get("/account/confirm/{token}")
+def confirm_page(request: Request, db: SessionDep, token: PathCode) -> Response:
+    """Confirm an email address, from its emailed link (a button, so that mail scanners
+    opening the link do not use it up)."""
+    accounts.confirmation_for_token(db, token=token)
+    return render(request, "account/confirm.html", token=token)
+
+
+@router.post("/account/confirm/{token}")
+def confirm(request: Request, db: SessionDep, token: PathCode) -> Response:
+    """Confirm the address, once, and sign in."""
+    user = accounts.confirm_email(db, token=token)
     assert user.id is not None
     return _signed_in_response(request, db, user.id, "/learning")
 
@@ -315,8 +351,8 @@ def change_password(
     request: Request,
     db: SessionDep,
     viewer: SignedInDep,
-    current_password: Text = "",
-    new_password: Text = "",
+    current_password: PasswordField = "",
+    new_password: PasswordField = "",
 ) -> Response:
     """Change the password; other devices are signed out."""
     try:
@@ -351,7 +387,7 @@ def forgot_page(request: Request) -> Response:
 
 
 @router.post("/account/forgot")
-def forgot(request: Request, db: SessionDep, email: Text = "") -> Response:
+def forgot(request: Request, db: SessionDep, email: EmailField = "") -> Response:
     """Send a link if the account exists; the page says the same either way."""
     if not accounts.EMAIL.match(accounts.normalise_email(email)):
         return render(
@@ -397,14 +433,16 @@ def _send_reset(engine: Any, email: str, settings: Settings) -> None:
 
 
 @router.get("/account/reset/{token}")
-def reset_page(request: Request, db: SessionDep, token: str) -> Response:
+def reset_page(request: Request, db: SessionDep, token: PathCode) -> Response:
     """Choose a new password, from an emailed link."""
     accounts.reset_for_token(db, token=token)
     return render(request, "account/reset.html", errors={}, token=token)
 
 
 @router.post("/account/reset/{token}")
-def reset(request: Request, db: SessionDep, token: str, password: Text = "") -> Response:
+def reset(
+    request: Request, db: SessionDep, token: PathCode, password: PasswordField = ""
+) -> Response:
     """Set the new password; every session ends; sign in again."""
     try:
         accounts.complete_password_reset(db, token=token, password=password)
@@ -419,7 +457,7 @@ def reset(request: Request, db: SessionDep, token: str, password: Text = "") -> 
 
 
 @router.get("/invitations/{token}")
-def invitation_page(request: Request, db: SessionDep, token: str) -> Response:
+def invitation_page(request: Request, db: SessionDep, token: PathCode) -> Response:
     """Accept an invitation: name and password."""
     invitation = accounts.invitation_for_token(db, token=token)
     return render(
@@ -435,7 +473,11 @@ def invitation_page(request: Request, db: SessionDep, token: str) -> Response:
 
 @router.post("/invitations/{token}")
 def accept_invitation(
-    request: Request, db: SessionDep, token: str, name: Text = "", password: Text = ""
+    request: Request,
+    db: SessionDep,
+    token: PathCode,
+    name: NameField = "",
+    password: PasswordField = "",
 ) -> Response:
     """Create the account from the invitation and sign in."""
     try:

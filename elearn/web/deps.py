@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from sqlmodel import Session
@@ -58,12 +59,13 @@ def lookup_viewer(request: Request, db: Session, *, read_only: bool = False) -> 
         request.state.viewer = viewer
         request.state.ended_for = found_session.ended_for
         if viewer is not None:
+            # Pages carry the session's own token, which every form must send back.
+            request.state.csrf = viewer.session.csrf_token
             request.state.shell_key = (
                 viewer.user.id,
                 viewer.user.name,
                 viewer.user.role,
                 viewer.user.partnership_id,
-                request.state.csrf,
             )
     found: SignedIn | None = request.state.viewer
     return found
@@ -83,9 +85,18 @@ SignedInDep = Annotated[SignedIn, Depends(require_viewer)]
 
 
 async def csrf_protect(request: Request) -> None:
-    """Refuse a state-changing request whose token does not match the browser's cookie."""
+    """Refuse a state-changing request from another site, or without the right token.
+
+    Signed in, the token must be the one stored with the session; signed out, the one in the
+    browser's CSRF cookie. The browser's Origin (or, without it, Sec-Fetch-Site or Referer)
+    must be this service."""
     if request.method in SAFE_METHODS:
         return
+    if not same_origin(request):
+        raise CsrfFailed(
+            "This form was sent from another website, so it was not accepted. Nothing was "
+            "saved. Go to this service's own page and try again."
+        )
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -93,8 +104,42 @@ async def csrf_protect(request: Request) -> None:
         value = (await request.form()).get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     expected = request.cookies.get(CSRF_COOKIE)
+    if SESSION_COOKIE in request.cookies:
+        viewer = await _viewer_off_loop(request)
+        if viewer is not None:
+            expected = viewer.session.csrf_token
     if not sent or not expected or not secrets.compare_digest(sent, expected):
         raise CsrfFailed("Go back, reload the page and try again. Nothing was saved.")
+
+
+def _origins(request: Request) -> set[str]:
+    """Origins this service answers at: its public address, and the address asked for."""
+    public = urlsplit(settings_of(request).public_url)
+    found = {f"{public.scheme}://{public.netloc}".lower()}
+    host = request.headers.get("host")
+    if host:
+        found.add(f"{request.url.scheme}://{host}".lower())
+    return found
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a state-changing request comes from this service's own pages.
+
+    A browser sends Origin with every such request: it must be ours (never "null", sent by
+    sandboxed frames and some redirects). Without Origin, Sec-Fetch-Site must say same-origin
+    (or "none": typed by the person), and a Referer must be ours. A client that sends none of
+    them is not a browser carrying someone's cookies by surprise; its token is still checked."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin.lower() in _origins(request)
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    referer = request.headers.get("referer")
+    if referer:
+        parts = urlsplit(referer)
+        return f"{parts.scheme}://{parts.netloc}".lower() in _origins(request)
+    return True
 
 
 def cookie_header(
@@ -156,6 +201,11 @@ async def resolve_viewer(request: Request) -> SignedIn | None:
     """For async pages: look the viewer up (off the event loop) only when a cookie is sent."""
     if SESSION_COOKIE not in request.cookies:
         return None
+    return await _viewer_off_loop(request)
+
+
+async def _viewer_off_loop(request: Request) -> SignedIn | None:
+    """The viewer, looked up once per request in a worker thread."""
     from sqlmodel import Session
     from starlette.concurrency import run_in_threadpool
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
 from fastapi import Request
 
@@ -47,9 +49,39 @@ class SlidingWindow:
         self._next_sweep = now + self.seconds
 
 
+@lru_cache(maxsize=8)
+def _networks(setting: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(p.strip(), strict=False) for p in setting.split(",") if p.strip())
+
+
+def _trusted(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
 def client_address(request: Request) -> str:
-    """The address a request came from, as the server sees it."""
-    return request.client.host if request.client else "unknown"
+    """The address a request came from.
+
+    X-Forwarded-For is believed only when the connection comes from a proxy named in
+    ELEARN_TRUSTED_PROXIES: the client is then the last address in it that is not one of those
+    proxies. Anyone else sending the header is counted by their own address."""
+    peer = request.client.host if request.client else "unknown"
+    networks = _networks(request.app.state.settings.trusted_proxies)
+    if not networks or not _trusted(peer, networks):
+        return peer
+    forwarded = [
+        hop.strip()
+        for header in request.headers.getlist("x-forwarded-for")
+        for hop in header.split(",")
+        if hop.strip()
+    ]
+    for hop in reversed(forwarded):
+        if not _trusted(hop, networks):
+            return hop[:64]
+    return peer
 
 
 def check(request: Request, name: str) -> None:

@@ -48,6 +48,8 @@ class CachedPage:
 
 
 _CONTENT_MARK = Markup("\x00content\x00")
+# Stands for the visitor's CSRF token in a cached shell, which is shared between visitors.
+_CSRF_MARK = "csrf-token-of-this-visitor-7Qk2"
 
 
 def render_cached(request: Request, name: str, key: tuple[object, ...], **context: Any) -> Response:
@@ -55,7 +57,8 @@ def render_cached(request: Request, name: str, key: tuple[object, ...], **contex
 
     Its blocks are rendered once per content version and reused. The shell around them
     (base.html) is rendered once per `request.state.shell_key`: whatever the layout shows
-    that differs between requests must be part of that key.
+    that differs between requests must be part of that key, apart from the CSRF token, which
+    is put in for each request.
     """
     templates: Jinja2Templates = request.app.state.templates
     cache: dict[tuple[object, ...], CachedPage] = request.app.state.page_cache
@@ -77,12 +80,21 @@ def render_cached(request: Request, name: str, key: tuple[object, ...], **contex
     shell = page.shells.get(shell_key)
     if shell is None:
         template = templates.get_template("_cached_page.html")
-        html = template.render(blocks={**page.blocks, "content": _CONTENT_MARK}, request=request)
+        token = request.state.csrf
+        request.state.csrf = _CSRF_MARK  # each visitor's own token goes in when sent
+        try:
+            html = template.render(
+                blocks={**page.blocks, "content": _CONTENT_MARK}, request=request
+            )
+        finally:
+            request.state.csrf = token
         head, _, tail = html.partition(_CONTENT_MARK)
         shell = page.shells[shell_key] = (head.encode(), tail.encode())
         if len(page.shells) > SHELLS_PER_PAGE:
             page.shells.clear()
-    return Response(shell[0] + page.content + shell[1], media_type="text/html")
+    mark, visitor = _CSRF_MARK.encode(), str(request.state.csrf).encode()
+    before, after = (part.replace(mark, visitor) for part in shell)
+    return Response(before + page.content + after, media_type="text/html")
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
