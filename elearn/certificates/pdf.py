@@ -29,7 +29,9 @@ from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, TTFont, TTFon
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.pathobject import PDFPathObject
 
+from elearn.certificates import shaping
 from elearn.certificates.data import CertificateData, canonical_bytes
+from elearn.certificates.glyphs import GlyphFonts
 from elearn.certificates.signing import Signed
 
 ATTACHMENT_NAME = "certificate.json"
@@ -231,9 +233,23 @@ def _font_for(text: str, name: str) -> str:
     return _WIDER[name]
 
 
+def _shaping_font(name: str) -> shaping.ShapingFont:
+    """The font a shaped line starts from: DejaVu, in the weight of the line."""
+    return shaping.font(_FONT_FILES[_WIDER[name]])
+
+
+def _needs_shaping(text: str, name: str) -> bool:
+    """Whether text needs the shaping engine: a script other than Latin, Greek or Cyrillic,
+    or a letter the main fonts lack."""
+    return not _covers(_WIDER[name], text) or not all(shaping.is_simple(c) for c in text)
+
+
 def unsupported_characters(text: str) -> str:
     """Characters of text that no certificate font can show (they would print as boxes)."""
-    return "".join(sorted({c for c in text if not _covers(_WIDER[BOLD], c)}))
+    text = unicodedata.normalize("NFC", " ".join(text.split()))
+    if not _needs_shaping(text, BOLD):
+        return ""
+    return shaping.shape(text, _shaping_font(BOLD)).missing()
 
 
 # Drawing ----------------------------------------------------------------------------------
@@ -258,6 +274,14 @@ def _line(
 ) -> None:
     """One line of text, centred unless x is given, shrunk to fit its width."""
     text = unicodedata.normalize("NFC", text)
+    if isinstance(c, _CertificateCanvas) and _needs_shaping(text, font):
+        shaped = shaping.shape(text, _shaping_font(font))
+        natural = shaped.width * size / 1000
+        fitted = size if natural <= width else size * width / natural
+        left = CENTRE_X - shaped.width * fitted / 2000 if x is None else x
+        c.setFillColor(colour)
+        c.glyph_fonts.draw(c, shaped, left, y, fitted)
+        return
     font = _font_for(text, font)
     c.setFont(font, _fitted(text, font, size, width))
     c.setFillColor(colour)
@@ -265,6 +289,14 @@ def _line(
         c.drawCentredString(CENTRE_X, y, text)
     else:
         c.drawString(x, y, text)
+
+
+class _CertificateCanvas(Canvas):
+    """A canvas that also draws shaped lines, with the fonts they need."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.glyph_fonts = GlyphFonts()
 
 
 class _FixedPath:
@@ -476,7 +508,7 @@ def render_unchecked(visible: CertificateData, signed: Signed) -> bytes:
     """
     buffer = io.BytesIO()
     with _RENDER_LOCK, _binary_streams():
-        c = Canvas(
+        c = _CertificateCanvas(
             buffer,
             pagesize=(PAGE_WIDTH, PAGE_HEIGHT),
             invariant=1,
@@ -493,6 +525,7 @@ def render_unchecked(visible: CertificateData, signed: Signed) -> bytes:
         _draw_verification(c, visible)
         _attach(c, ATTACHMENT_NAME, signed.to_json(), "Signed certificate data")
         c.showPage()
+        c.glyph_fonts.add_to(c)
         c.save()
     return buffer.getvalue()
 

@@ -142,6 +142,7 @@ def test_rendering_refuses_a_signature_for_other_data(
         "Siobhán O’Connor-Whitfield",
         "Llŷr Gwŵn ap Dafydd",
         "Małgorzata Woźniak-Żółtowska",
+        "Paweł Kraśnicki",
         "Ștefan Țărănescu",
         "Zoë d’Arcy-Nguyễn",
         "Anne-Marie O'Brien",
