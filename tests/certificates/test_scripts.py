@@ -151,3 +151,13 @@ def test_a_name_in_a_fallback_script_keeps_the_file_small(
 ) -> None:
     # Only the glyphs drawn are embedded, even from the Chinese font of 6,763 characters.
     assert len(certificates["Chinese"]) < 120_000
+
+
+def test_a_long_name_in_a_shaped_script_fits_inside_the_border(
+    private_key: Ed25519PrivateKey,
+) -> None:
+    name = " ".join([NAMES["Tamil"], NAMES["Devanagari"], NAMES["Arabic"], NAMES["Bengali"]])
+    document = rendered(name, private_key)
+    assert nfc(name) in page_lines(document)
+    across = [x for _, x in name_characters(document, set(name) - {" "})]
+    assert across and min(across) > 29 and max(across) < 842 - 29 - 20
