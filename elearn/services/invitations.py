@@ -27,7 +27,7 @@ from elearn.models import (
     User,
     utcnow,
 )
-from elearn.services import accounts, scopes
+from elearn.services import accounts, scopes, spreadsheet
 from elearn.services.mail import send_mail
 from elearn.services.sessions import _aware
 
@@ -39,8 +39,6 @@ MAX_NAME = 200
 MAX_EMAIL = 320
 RECENT = 50
 ROLES = {"learner": "Learner", "manager": "Manager"}
-# A cell starting with one of these is run as a formula by spreadsheet programs.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # not in text files
 _QUERY_CHUNK = 500  # emails per IN (...) query, well under SQLite's variable limit
 
@@ -150,9 +148,9 @@ def _own_problems(name: str, email: str) -> dict[str, str]:
     problems: dict[str, str] = {}
     if len(name) > MAX_NAME:
         problems["name"] = f"Name must be {MAX_NAME} characters or fewer"
-    elif name.startswith(FORMULA_START):
+    elif spreadsheet.looks_like_formula(name):
         problems["name"] = (
-            "Name must not start with =, +, - or @ (a spreadsheet would run it as a formula)"
+            "Name must not start with =, +, -, @ or | (a spreadsheet would run it as a formula)"
         )
     if not email:
         problems["email"] = "Enter an email address"
@@ -166,10 +164,18 @@ def _chunks(items: list[str]) -> Iterable[list[str]]:
         yield items[start : start + _QUERY_CHUNK]
 
 
-def _with_accounts(db: Session, emails: list[str]) -> set[str]:
+def _with_accounts(db: Session, emails: list[str], partnership_id: str) -> set[str]:
+    """Which of these addresses have an account in this partnership. Accounts elsewhere are
+    never mentioned: an invitation is sent as to anyone new (its link says the rest)."""
     found: set[str] = set()
     for chunk in _chunks(emails):
-        found.update(db.exec(select(User.email).where(col(User.email).in_(chunk))).all())
+        found.update(
+            db.exec(
+                select(User.email).where(
+                    col(User.email).in_(chunk), User.partnership_id == partnership_id
+                )
+            ).all()
+        )
     return found
 
 
@@ -193,7 +199,7 @@ def _day(moment: datetime) -> str:
     return f"{_aware(moment):%-d %B %Y}"
 
 
-def check_rows(db: Session, rows: list[Row], team: Team | None) -> Checked:
+def check_rows(db: Session, rows: list[Row], team: Team | None, *, partnership_id: str) -> Checked:
     """Check every row: format, repeats within the file, existing accounts, and (given a team)
     invitations to it still waiting."""
     checked = Checked()
@@ -207,7 +213,7 @@ def check_rows(db: Session, rows: list[Row], team: Team | None) -> Checked:
                 first_line[row.email] = row.line
         checked.problems += [Problem(row.line, f, m, row) for f, m in own.items()]
     emails = list(first_line)
-    taken = _with_accounts(db, emails)
+    taken = _with_accounts(db, emails, partnership_id)
     waiting = _waiting(db, emails, team.id) if team is not None and team.id is not None else {}
     for row in rows:
         if first_line.get(row.email) != row.line:
@@ -292,7 +298,10 @@ def invite_one(
     if role not in reach.roles():
         raise NotFound("You cannot invite people with that role.")
     row = Row(0, name.strip(), accounts.normalise_email(email))
-    errors = {p.field: p.message for p in check_rows(db, [row], team).problems}
+    errors = {
+        p.field: p.message
+        for p in check_rows(db, [row], team, partnership_id=reach.inviter.partnership_id).problems
+    }
     if team is None:
         errors["team"] = "Select the team to invite them to"
     if errors:
@@ -314,7 +323,7 @@ def invite_all(
 ) -> tuple[Checked, list[Sent]]:
     """Check every row; invite them all as learners when none has a problem, else nobody.
     The invitations are written in one transaction; their emails go once it is committed."""
-    checked = check_rows(db, rows, team)
+    checked = check_rows(db, rows, team, partnership_id=reach.inviter.partnership_id)
     if checked.problems or not checked.accepted:
         return checked, []
     assert team.id is not None
@@ -520,14 +529,16 @@ def in_reach(db: Session, reach: Reach, invitation_id: int) -> Invitation:
     return invitation
 
 
-def _resend_problem(db: Session, invitation: Invitation, team: str) -> str | None:
+def _resend_problem(
+    db: Session, invitation: Invitation, team: str, partnership_id: str
+) -> str | None:
     """Why this invitation should not get a fresh link, or None."""
     if invitation.accepted_at is not None:
         return (
             f"{invitation.email} accepted their invitation on {_day(invitation.accepted_at)}, "
             "so there is nothing to re-send"
         )
-    if _with_accounts(db, [invitation.email]):
+    if _with_accounts(db, [invitation.email], partnership_id):
         return f"{invitation.email} already has an account, so it needs no invitation"
     other = db.exec(
         select(Invitation.expires_at).where(
@@ -554,14 +565,17 @@ def resend(
     reach; CannotResend, with nothing changed, once accepted or no longer needed."""
     invitation = in_reach(db, reach, invitation_id)
     team = reach.names()[invitation.team_id or 0]
-    problem = _resend_problem(db, invitation, team)
+    partnership_id = reach.inviter.partnership_id
+    problem = _resend_problem(db, invitation, team, partnership_id)
     token = None
     if problem is None:
         token = accounts.renew_invitation(db, invitation_id=invitation_id, settings=settings)
     if token is None:
         db.rollback()  # and read it again: it may have been accepted meanwhile
         raise CannotResend(
-            problem or _resend_problem(db, invitation, team) or "This invitation cannot be re-sent"
+            problem
+            or _resend_problem(db, invitation, team, partnership_id)
+            or "This invitation cannot be re-sent"
         )
     db.commit()
     db.refresh(invitation)
