@@ -100,7 +100,8 @@ def verify_command(
         ),
     ] = None,
 ) -> None:
-    """Check a certificate PDF: its signature, and that the page shows what was signed."""
+    """Check a certificate PDF: its signature, that the issuing partnership's own key made it,
+    and that the file's pages are exactly what the signed data draws."""
     try:
         content = file.read_bytes()
     except OSError as exc:

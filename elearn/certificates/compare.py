@@ -40,6 +40,7 @@ _CATALOG_EXTRAS = {
     "/AA": "actions run when the file is opened, saved or printed",
     "/AcroForm": "a form whose fields can be drawn over the page",
     "/Collection": "a portfolio view, which shows attached files instead of the page",
+    "/Metadata": "metadata that can give the file another title",
 }
 _MAX_WORDS = 12
 
@@ -349,6 +350,25 @@ def _catalog_problems(found: PdfReader, expected: PdfReader) -> list[str]:
     return [f"The file carries something a certificate does not: {what}." for what in extras]
 
 
+def _described(reader: PdfReader, key: str) -> str | None:
+    info = reader.metadata
+    value = info.get(key) if info is not None else None
+    return str(value) if value is not None else None
+
+
+def _description_problems(found: PdfReader, expected: PdfReader) -> list[str]:
+    """The title, author and subject a reader sees (the title in the window's title bar)."""
+    changed = [
+        noun
+        for key, noun in (("/Title", "title"), ("/Author", "author"), ("/Subject", "subject"))
+        if _described(found, key) != _described(expected, key)
+    ]
+    if not changed:
+        return []
+    listed = " and ".join([", ".join(changed[:-1]), changed[-1]] if len(changed) > 1 else changed)
+    return [f"The file's {listed} differ{'s' if len(changed) == 1 else ''} from the certificate's."]
+
+
 def _page_count(found: int, expected: int) -> list[str]:
     if found == expected:
         return []
@@ -362,7 +382,8 @@ def _page_count(found: int, expected: int) -> list[str]:
 def differences(found: PdfReader, expected: PdfReader) -> list[str]:
     """Every way the file differs from the freshly drawn certificate; empty if it is the same."""
     several = len(expected.pages) > 1
-    problems = _catalog_problems(found, expected)
+    problems = []
     for number, (page, fresh) in enumerate(zip(found.pages, expected.pages, strict=False), start=1):
         problems += page_differences(page, fresh, f"Page {number}" if several else "The page")
-    return problems + _page_count(len(found.pages), len(expected.pages))
+    problems += _page_count(len(found.pages), len(expected.pages))
+    return problems + _catalog_problems(found, expected) + _description_problems(found, expected)

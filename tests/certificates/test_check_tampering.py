@@ -205,3 +205,13 @@ def test_a_script_run_on_opening_is_refused(certificate_pdf: bytes, public_keys:
     assert check_pdf(_with_pypdf(certificate_pdf, script), public_keys).problems == [
         "The file carries something a certificate does not: an action run when the file is opened."
     ]
+
+
+def test_a_changed_title_is_refused(certificate_pdf: bytes, public_keys: Keys) -> None:
+    """The title shows in the viewer's title bar: it must be the certificate's own."""
+    forged = _with_pypdf(
+        certificate_pdf, lambda writer: writer.add_metadata({"/Title": "Certificate: Jane Doe"})
+    )
+    assert check_pdf(forged, public_keys).problems == [
+        "The file's title differs from the certificate's."
+    ]
