@@ -40,6 +40,9 @@ PRACTICE_LEVELS = {
 }
 
 
+REASON_MAX = 1000  # the revocation reason column
+
+
 class CertificateRefused(UserFacingError):
     """An admin action on a certificate that cannot be done as asked."""
 
@@ -273,7 +276,9 @@ def _admin_certificate(db: Session, admin: User, code: str) -> Certificate:
 
 
 def _audit(db: Session, actor: User, action: str, **detail: object) -> None:
-    db.add(AuditEvent(actor_id=actor.id, action=action, detail=json.dumps(detail)))
+    db.add(
+        AuditEvent(actor_id=actor.id, action=action, detail=json.dumps(detail, ensure_ascii=False))
+    )
 
 
 def revoke(db: Session, *, admin: User, code: str, reason: str) -> Certificate:
@@ -281,13 +286,15 @@ def revoke(db: Session, *, admin: User, code: str, reason: str) -> Certificate:
     reason = reason.strip()
     if not reason:
         raise FormError({"reason": "Enter the reason for revoking this certificate"})
+    if len(reason) > REASON_MAX:
+        raise FormError({"reason": f"Enter a reason of {REASON_MAX} characters or fewer"})
     certificate = _admin_certificate(db, admin, code)
     if certificate.revoked_at is not None:
         raise CertificateRefused(
             f"This certificate was already revoked on {certificate.revoked_at:%d %B %Y}."
         )
     certificate.revoked_at = utcnow()
-    certificate.revoked_reason = reason[:1000]
+    certificate.revoked_reason = reason
     certificate.revoked_by_id = admin.id
     db.add(certificate)
     _audit(db, admin, "certificate.revoke", code=certificate.code, reason=reason)
@@ -309,8 +316,8 @@ def reissue(
     if missing:
         raise FormError(
             {
-                "holder_name": f"The certificate cannot print {' '.join(missing)}: they would "
-                "show as empty boxes. Enter the name in Latin, Greek or Cyrillic letters"
+                "holder_name": f"The certificate cannot print {' '.join(missing)}: remove "
+                "these characters or write them another way"
             }
         )
     old = _admin_certificate(db, admin, code)
