@@ -4,6 +4,7 @@ again unchanged, it still passes."""
 from __future__ import annotations
 
 import io
+import random
 from collections.abc import Callable
 
 import pymupdf
@@ -215,3 +216,15 @@ def test_a_changed_title_is_refused(certificate_pdf: bytes, public_keys: Keys) -
     assert check_pdf(forged, public_keys).problems == [
         "The file's title differs from the certificate's."
     ]
+
+
+def test_damage_anywhere_in_the_file_is_a_problem_or_harmless_never_a_crash(
+    certificate_pdf: bytes, public_keys: Keys
+) -> None:
+    rng = random.Random(20261202)
+    for _ in range(25):
+        damaged = bytearray(certificate_pdf)
+        for _ in range(3):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        result = check_pdf(bytes(damaged), public_keys)
+        assert result.ok or result.problems
