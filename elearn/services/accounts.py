@@ -179,7 +179,6 @@ def sign_up(
         password_hash=hash_password(password),
         partnership_id=org.partnership_id,
         organisation_id=org.id,
-        email_confirmed_at=None if confirm else utcnow(),
     )
     db.add(user)
     try:
@@ -192,6 +191,7 @@ def sign_up(
         db.commit()
         db.refresh(user)
         return user
+    user.email_confirmed_at = None  # after the insert: None there means "the default"
     token, digest = new_token()
     assert user.id is not None
     db.add(EmailConfirmation(token_hash=digest, user_id=user.id, expires_at=utcnow() + CONFIRM_FOR))
