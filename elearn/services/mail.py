@@ -57,3 +57,17 @@ def send_mail(settings: Settings, *, to: str, subject: str, body: str) -> None:
         if settings.smtp_username:
             smtp.login(settings.smtp_username, settings.smtp_password)
         smtp.send_message(message)
+
+
+def written(settings: Settings) -> list[EmailMessage]:
+    """Emails written to DATA_DIR/mail (no SMTP server set), oldest first."""
+    import email
+    import email.policy
+
+    folder = mail_folder(settings)
+    found = []
+    for path in sorted(folder.glob("*.eml")) if folder.is_dir() else []:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if isinstance(message, EmailMessage):
+            found.append(message)
+    return found
