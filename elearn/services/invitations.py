@@ -148,6 +148,8 @@ def _own_problems(name: str, email: str) -> dict[str, str]:
     problems: dict[str, str] = {}
     if len(name) > MAX_NAME:
         problems["name"] = f"Name must be {MAX_NAME} characters or fewer"
+    elif "\x00" in name:
+        problems["name"] = "Name must not contain a NUL character; type it again"
     elif spreadsheet.looks_like_formula(name):
         problems["name"] = (
             "Name must not start with =, +, -, @ or | (a spreadsheet would run it as a formula)"

@@ -36,6 +36,7 @@ from elearn.models import (
     utcnow,
 )
 from elearn.services.tokens import new_token, token_hash
+from elearn.web.inputs import MAX_ID
 
 TOUCH_EVERY = timedelta(minutes=1)  # how stale last_used_at may get before it is written
 DEFAULT_LIMIT = 100
@@ -334,6 +335,7 @@ def decode_cursor(cursor: str, kind: str, size: int) -> tuple[int, ...]:
         or len(value) != size + 1
         or value[0] != kind
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in value[1:])
+        or not all(0 <= v <= MAX_ID for v in value[1:])
     ):
         raise BadCursor("The cursor is not valid: pass next_cursor exactly as given.")
     return tuple(value[1:])

@@ -15,6 +15,7 @@ from elearn.content.catalog import Catalog
 from elearn.errors import NotFound
 from elearn.models import Organisation, Partnership, Team, TeamManager, User
 from elearn.services.statuses import LABELS
+from elearn.web.inputs import MAX_PAGE, plain_text, whole_number
 
 
 @dataclass(frozen=True)
@@ -136,14 +137,19 @@ def choices(db: Session, scope: Scope, catalog: Catalog) -> Choices:
 
 def parse_filters(params: dict[str, str], found: Choices) -> Filters:
     """Filters from a query string; unknown values are dropped with a note saying so."""
-    filters = Filters(q=params.get("q", "").strip()[:100])
+    search = params.get("q", "")
+    filters = Filters(q=search.strip()[:100])
+    if plain_text(search, max_length=len(search)) is None:
+        filters.q = ""
+        filters.notes.append("The search was ignored: it had a character that cannot be searched.")
 
     def number(name: str, allowed: set[int], what: str) -> int | None:
         raw = params.get(name, "").strip()
         if not raw:
             return None
-        if raw.isdigit() and int(raw) in allowed:
-            return int(raw)
+        number = whole_number(raw)
+        if number is not None and number in allowed:
+            return number
         filters.notes.append(f"The {what} filter was ignored: there is no such {what} here.")
         return None
 
@@ -170,6 +176,5 @@ def parse_filters(params: dict[str, str], found: Choices) -> Filters:
         filters.sort = sort
     else:
         filters.notes.append("The sort order was not recognised; people are sorted by name.")
-    page = params.get("page", "1")
-    filters.page = int(page) if page.isdigit() and int(page) >= 1 else 1
+    filters.page = whole_number(params.get("page", "1"), high=MAX_PAGE) or 1
     return filters

@@ -35,6 +35,7 @@ from elearn.models import (
 from elearn.services.scopes import Filters, Scope
 from elearn.services.statuses import Standing, Tiles, standing
 from elearn.services.summary import attention, chart_weeks, collection_paused, summarise
+from elearn.web.inputs import MAX_ID, whole_number
 
 # The matrix ---------------------------------------------------------------------------------
 
@@ -529,15 +530,16 @@ def recertify_months(raw: str) -> tuple[int | None, str]:
     months = raw.strip()
     if not months:
         return None, ""
-    if months.isascii() and months.isdigit() and 1 <= int(months) <= 120:
-        return int(months), ""
+    number = whole_number(months, low=1, high=120)
+    if number is not None:
+        return number, ""
     return None, "Enter a whole number of months from 1 to 120, or leave it empty"
 
 
 def assignment_in_scope(db: Session, scope: Scope, assignment_id: int) -> Assignment:
     """Required training the viewer may change or remove: a manager's own teams' only, an
     admin's whole partnership; NotFound for any other."""
-    in_range = 0 < assignment_id < 2**31
+    in_range = 0 < assignment_id <= MAX_ID
     assignment = db.get(Assignment, assignment_id) if in_range else None
     if (
         assignment is None

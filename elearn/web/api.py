@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Coroutine
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Security
@@ -24,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from elearn.db import SessionDep
 from elearn.services import reporting
+from elearn.web.inputs import OptionalQueryText, QueryDate, QueryId
 from elearn.web.pages import catalog_of
 
 log = logging.getLogger("elearn.api")
@@ -115,13 +115,13 @@ Limit = Annotated[
     Query(ge=1, le=reporting.MAX_LIMIT, description="Items per page (at most 1000)."),
 ]
 Cursor = Annotated[
-    str | None,
+    OptionalQueryText,
     Query(max_length=200, description="The `next_cursor` of the previous page."),
 ]
-OrganisationQ = Annotated[int | None, Query(description="Only people of this organisation id.")]
-TeamQ = Annotated[int | None, Query(description="Only people of this team id.")]
+OrganisationQ = Annotated[QueryId, Query(description="Only people of this organisation id.")]
+TeamQ = Annotated[QueryId, Query(description="Only people of this team id.")]
 SectorQ = Annotated[
-    str | None,
+    OptionalQueryText,
     Query(max_length=80, description="Only people whose organisation is in this sector."),
 ]
 
@@ -140,24 +140,24 @@ def completions(
     team: TeamQ = None,
     sector: SectorQ = None,
     track: Annotated[
-        str | None,
+        OptionalQueryText,
         Query(
             max_length=80,
             description="Track rows of this track, and module rows of the modules in it.",
         ),
     ] = None,
     module: Annotated[
-        str | None,
+        OptionalQueryText,
         Query(max_length=80, description="Only module rows of this module (no track rows)."),
     ] = None,
     kind: Annotated[
         Literal["module", "track"] | None, Query(description="Only module or only track rows.")
     ] = None,
     since: Annotated[
-        date | None, Query(description="Completed on or after this day (UTC), YYYY-MM-DD.")
+        QueryDate, Query(description="Completed on or after this day (UTC), YYYY-MM-DD.")
     ] = None,
     until: Annotated[
-        date | None, Query(description="Completed on or before this day (UTC), YYYY-MM-DD.")
+        QueryDate, Query(description="Completed on or before this day (UTC), YYYY-MM-DD.")
     ] = None,
     limit: Limit = reporting.DEFAULT_LIMIT,
     cursor: Cursor = None,

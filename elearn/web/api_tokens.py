@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
 from elearn.db import SessionDep
@@ -12,10 +10,11 @@ from elearn.errors import FormError, NotFound
 from elearn.models import ApiToken, User
 from elearn.services import reporting
 from elearn.web.deps import SignedInDep, csrf_protect, settings_of
+from elearn.web.inputs import PathId, TypedText
 from elearn.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
-Text = Annotated[str, Form()]
+Text = TypedText
 
 NOTICES = {"revoked": "The token is revoked. Anything using it can no longer read data."}
 
@@ -78,7 +77,9 @@ def create_token(
 
 
 @router.post("/admin/api-tokens/{token_id}/revoke")
-def revoke_token(request: Request, db: SessionDep, viewer: SignedInDep, token_id: int) -> Response:
+def revoke_token(
+    request: Request, db: SessionDep, viewer: SignedInDep, token_id: PathId
+) -> Response:
     """Revoke a token: it stops working at once."""
     admin = _admin(viewer)
     reporting.revoke_token(db, admin=admin, token_id=token_id)

@@ -4,9 +4,8 @@ and admins' revocation and re-issue."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -19,11 +18,13 @@ from elearn.models import Certificate, Organisation, Partnership, Team, TeamMana
 from elearn.services import certificates
 from elearn.web import ratelimit
 from elearn.web.deps import SignedInDep, csrf_protect, settings_of
+from elearn.web.downloads import attachment
+from elearn.web.inputs import OptionalQueryText, PathCode, QueryText, TypedText
 from elearn.web.pages import catalog_of
 from elearn.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
-Text = Annotated[str, Form()]
+Text = TypedText
 
 
 def _titles(request: Request) -> dict[tuple[str, str], str]:
@@ -39,7 +40,7 @@ def _titles(request: Request) -> dict[tuple[str, str], str]:
 
 
 @router.get("/verify")
-def verify_form(request: Request, code: str | None = None) -> Response:
+def verify_form(request: Request, code: OptionalQueryText = None) -> Response:
     """Type a code to check a certificate; a well-formed code goes to its page."""
     if code is None:
         return render(request, "certificates/verify_form.html", errors={}, code="")
@@ -115,14 +116,14 @@ def my_certificates(request: Request, db: SessionDep, viewer: SignedInDep) -> Re
 
 
 @router.get("/certificates/{code}.pdf")
-def download(request: Request, db: SessionDep, viewer: SignedInDep, code: str) -> Response:
+def download(request: Request, db: SessionDep, viewer: SignedInDep, code: PathCode) -> Response:
     """The PDF as issued: for its holder, their managers and partnership admins."""
     certificate = certificates.require_download(db, viewer.user, code)
     return Response(
         certificates.pdf_of(db, certificate),
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f'attachment; filename="{certificates.file_name(certificate)}"',
+            "Content-Disposition": attachment(certificates.file_name(certificate)),
             "Cache-Control": "private, no-store",
         },
     )
@@ -166,7 +167,11 @@ def _scope_query(
 
 @router.get("/manage/certificates")
 def manage_certificates(
-    request: Request, db: SessionDep, viewer: SignedInDep, team: str = "", track: str = ""
+    request: Request,
+    db: SessionDep,
+    viewer: SignedInDep,
+    team: QueryText = "",
+    track: QueryText = "",
 ) -> Response:
     """The certificates of the people a manager or admin looks after, with a ZIP download."""
     query, teams = _scope_query(db, viewer.user, team, track)
@@ -185,7 +190,11 @@ def manage_certificates(
 
 @router.get("/manage/certificates.zip")
 def manage_zip(
-    request: Request, db: SessionDep, viewer: SignedInDep, team: str = "", track: str = ""
+    request: Request,
+    db: SessionDep,
+    viewer: SignedInDep,
+    team: QueryText = "",
+    track: QueryText = "",
 ) -> Response:
     """The filtered certificates' PDFs in one ZIP, streamed as it is built."""
     query, _ = _scope_query(db, viewer.user, team, track)
@@ -217,7 +226,9 @@ def _admin(viewer: SignedInDep) -> User:
 
 
 @router.get("/admin/certificates")
-def admin_search(request: Request, db: SessionDep, viewer: SignedInDep, q: str = "") -> Response:
+def admin_search(
+    request: Request, db: SessionDep, viewer: SignedInDep, q: QueryText = ""
+) -> Response:
     """Find a certificate by code or holder name, among those of the admin's partnership."""
     admin = _admin(viewer)
     rows: list[Certificate] = []
@@ -277,7 +288,7 @@ def _admin_page(
 
 
 @router.get("/admin/certificates/{code}")
-def admin_detail(request: Request, db: SessionDep, viewer: SignedInDep, code: str) -> Response:
+def admin_detail(request: Request, db: SessionDep, viewer: SignedInDep, code: PathCode) -> Response:
     """One certificate, with revoke and re-issue."""
     admin = _admin(viewer)
     done = request.query_params.get("done")
@@ -293,7 +304,7 @@ def admin_revoke(
     request: Request,
     db: SessionDep,
     viewer: SignedInDep,
-    code: str,
+    code: PathCode,
     reason: Text = "",
     confirmed: Text = "",
 ) -> Response:
@@ -345,7 +356,7 @@ def _confirm_revoke(
 
 @router.post("/admin/certificates/{code}/reissue")
 def admin_reissue(
-    request: Request, db: SessionDep, viewer: SignedInDep, code: str, holder_name: Text = ""
+    request: Request, db: SessionDep, viewer: SignedInDep, code: PathCode, holder_name: Text = ""
 ) -> Response:
     """Re-issue with a corrected name: a new certificate; the old one says it was replaced."""
     admin = _admin(viewer)

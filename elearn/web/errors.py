@@ -7,6 +7,7 @@ import secrets
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -58,8 +59,59 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(request, exc.status_code, title, detail)
 
 
+def _problem(error: dict[str, object]) -> str:
+    """One refused value as a sentence: which field, and what was wrong with it."""
+    loc = error.get("loc") or ()
+    field = (
+        str(loc[-1]).replace("_", " ").replace("-", " ")
+        if isinstance(loc, (list, tuple)) and loc
+        else "value"
+    )
+    context = error.get("ctx") if isinstance(error.get("ctx"), dict) else {}
+    assert isinstance(context, dict)
+    kind = error.get("type")
+    if kind == "string_too_long":
+        return f"The {field} must be {context.get('max_length')} characters or fewer."
+    if kind == "less_than_equal":
+        return f"The {field} must be {context.get('le')} or less."
+    if kind == "greater_than_equal":
+        return f"The {field} must be {context.get('ge')} or more."
+    if kind in ("int_parsing", "int_from_float"):
+        return f"The {field} must be a whole number."
+    message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+    return f"The {field} {message}."
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
-    return error_response(request, 422, _TITLES[422], "Please go back and try again.")
+    assert isinstance(exc, RequestValidationError)
+    if all(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
+        # An address that cannot name anything (an id out of range, an over-long code).
+        return error_response(request, 404, _TITLES[404])
+    problems = list(dict.fromkeys(_problem(e) for e in exc.errors()))[:5]
+    message = " ".join([*problems, "Please go back, correct it and try again."])
+    return error_response(request, 422, _TITLES[422], message)
+
+
+async def _unstorable(request: Request, exc: Exception) -> Response:
+    """A value the database refused (too long for its column, a NUL character, a number out
+    of range) that slipped past the checks at the boundary: a calm 400, logged with an id."""
+    error_id = secrets.token_hex(4)
+    log.warning(
+        "value refused by the database %s on %s %s: %s",
+        error_id,
+        request.method,
+        request.url.path,
+        type(getattr(exc, "orig", exc)).__name__,
+        extra={"error_id": error_id},
+    )
+    return error_response(
+        request,
+        400,
+        "Something you sent could not be saved",
+        "A value was too long, too large or had a character that cannot be stored, so nothing "
+        "was saved. Please go back, correct it and try again.",
+        error_id=error_id,
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -165,4 +217,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(UserFacingError, _user_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(OverflowError, _unstorable)  # SQLite: a number beyond 64 bits
     app.add_exception_handler(Exception, _unexpected)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from elearn.db import SessionDep
@@ -12,11 +12,12 @@ from elearn.errors import FormError, NotFound
 from elearn.services import invitations
 from elearn.services.invitations import CannotResend, Reach, Resent, UnreadableFile
 from elearn.web.deps import SignedInDep, csrf_protect, settings_of
+from elearn.web.inputs import PathId, TypedText, whole_number
 from elearn.web.pages import catalog_of
 from elearn.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
-Text = Annotated[str, Form()]
+Text = TypedText
 Upload = Annotated[UploadFile | None, File()]
 EMPTY_FORM = {"name": "", "email": "", "team": "", "role": "learner"}
 
@@ -50,11 +51,11 @@ def _page(
 
 def _just_resent(request: Request, db: SessionDep, reach: Reach) -> Resent | None:
     """The invitation named by the redirect after a re-send, when it is within reach."""
-    raw = request.query_params.get("resent", "")
-    if not (raw.isascii() and raw.isdigit()):
+    invitation_id = whole_number(request.query_params.get("resent", ""))
+    if invitation_id is None:
         return None
     try:
-        invitation = invitations.in_reach(db, reach, int(raw))
+        invitation = invitations.in_reach(db, reach, invitation_id)
     except NotFound:
         return None
     team = reach.names().get(invitation.team_id or 0, "")
@@ -153,7 +154,9 @@ def invite_csv(
 
 
 @router.post("/manage/invitations/{invitation_id}/resend")
-def resend(request: Request, db: SessionDep, viewer: SignedInDep, invitation_id: int) -> Response:
+def resend(
+    request: Request, db: SessionDep, viewer: SignedInDep, invitation_id: PathId
+) -> Response:
     """Email a waiting or expired invitation again with a fresh link; the old link stops
     working. An accepted invitation is not re-sent: the page says why."""
     reach = invitations.reach_of(db, viewer.user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Annotated, NamedTuple
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
@@ -31,6 +31,7 @@ from elearn.web.deps import (
     require_viewer,
     settings_of,
 )
+from elearn.web.inputs import FormText, LongText, PathId
 from elearn.web.pages import catalog_of
 from elearn.web.templating import render
 
@@ -301,8 +302,8 @@ def save_reflection(
     viewer: SignedInDep,
     here: ModuleDep,
     lesson_id: str,
-    text: Annotated[str, Form()] = "",
-    action: Annotated[str, Form()] = "save",
+    text: LongText = "",
+    action: FormText = "save",
 ) -> Response:
     """Save or delete the learner's private reflection."""
     course, track, module = here
@@ -393,7 +394,7 @@ def _own_reflection(db: Session, viewer_id: int | None, reflection_id: int) -> R
 
 @router.get("/learning/reflections/{reflection_id}/delete")
 def confirm_delete_reflection(
-    request: Request, db: SessionDep, viewer: SignedInDep, reflection_id: int
+    request: Request, db: SessionDep, viewer: SignedInDep, reflection_id: PathId
 ) -> Response:
     """Ask before deleting one of the learner's reflections."""
     item = _own_reflection(db, viewer.user.id, reflection_id)
@@ -410,8 +411,8 @@ def delete_reflection(
     request: Request,
     db: SessionDep,
     viewer: SignedInDep,
-    reflection_id: int,
-    confirm: Annotated[str, Form()] = "",
+    reflection_id: PathId,
+    confirm: FormText = "",
 ) -> Response:
     """Delete one of the learner's reflections once they have confirmed."""
     item = _own_reflection(db, viewer.user.id, reflection_id)
@@ -466,7 +467,7 @@ def quiz_attempt(
     db: SessionDep,
     viewer: SignedInDep,
     here: ModuleDep,
-    attempt_id: int,
+    attempt_id: PathId,
 ) -> Response:
     """The attempt's questions, or its results once submitted."""
     course, track, module = here
@@ -530,7 +531,7 @@ def _quiz_page(
 
 
 @router.post(MODULE + "/quiz/{attempt_id}")
-async def quiz_submit(request: Request, here: ModuleDep, attempt_id: int) -> Response:
+async def quiz_submit(request: Request, here: ModuleDep, attempt_id: PathId) -> Response:
     """Score the answers once; a repeated submission shows the same result."""
     form = await request.form()
     answers: dict[str, list[str]] = {}

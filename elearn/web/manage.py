@@ -20,11 +20,13 @@ from elearn.errors import NotFound
 from elearn.models import Assignment, Organisation, Team, utcnow
 from elearn.services import certificates, completion, progress, scopes, statuses, training
 from elearn.web.deps import SignedInDep, csrf_protect
+from elearn.web.downloads import attachment
+from elearn.web.inputs import SHORT_LENGTH, FormText, NoNul, PathId, whole_number
 from elearn.web.pages import catalog_of
 from elearn.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
-Text = Annotated[str, Form()]
+Text = FormText
 
 
 def _today() -> date:
@@ -156,14 +158,14 @@ def export(request: Request, db: SessionDep, viewer: SignedInDep) -> Response:
         lines(),
         media_type="text/csv; charset=utf-8",
         headers={
-            "Content-Disposition": f'attachment; filename="{_file_name(filters, found, today)}"',
+            "Content-Disposition": attachment(_file_name(filters, found, today)),
             "Cache-Control": "private, no-store",
         },
     )
 
 
 @router.get("/manage/people/{user_id}")
-def person_page(request: Request, db: SessionDep, viewer: SignedInDep, user_id: int) -> Response:
+def person_page(request: Request, db: SessionDep, viewer: SignedInDep, user_id: PathId) -> Response:
     """One person's required training, tracks and certificates; never their reflections or
     individual answers."""
     scope = scopes.require_scope(db, viewer.user)
@@ -199,9 +201,9 @@ def person_page(request: Request, db: SessionDep, viewer: SignedInDep, user_id: 
 
 # Required training ---------------------------------------------------------------------------
 
-DayField = Annotated[str, Form(alias="due-day")]
-MonthField = Annotated[str, Form(alias="due-month")]
-YearField = Annotated[str, Form(alias="due-year")]
+DayField = Annotated[str, Form(alias="due-day", max_length=SHORT_LENGTH), NoNul]
+MonthField = Annotated[str, Form(alias="due-month", max_length=SHORT_LENGTH), NoNul]
+YearField = Annotated[str, Form(alias="due-year", max_length=SHORT_LENGTH), NoNul]
 NOTICES = {
     "added": "The training is now required.",
     "changed": "The required training is changed.",
@@ -334,7 +336,7 @@ def add_assignment(
     if scope_kind == "team" or scope.team_ids is not None:
         allowed = {str(t.id): t for t in found.teams}
         if team not in allowed:
-            if team and team.isdigit():
+            if whole_number(team) is not None:
                 raise NotFound("There is no such team among the teams you look after.")
             errors["team"] = "Choose the team"
         else:
@@ -420,7 +422,7 @@ def _one(
 
 @router.get("/manage/assignments/{assignment_id}/edit")
 def edit_assignment_page(
-    request: Request, db: SessionDep, viewer: SignedInDep, assignment_id: int
+    request: Request, db: SessionDep, viewer: SignedInDep, assignment_id: PathId
 ) -> Response:
     """Change when required training is due, and how often it is needed again."""
     scope = scopes.require_scope(db, viewer.user)
@@ -433,7 +435,7 @@ def edit_assignment(
     request: Request,
     db: SessionDep,
     viewer: SignedInDep,
-    assignment_id: int,
+    assignment_id: PathId,
     due_day: DayField = "",
     due_month: MonthField = "",
     due_year: YearField = "",
@@ -472,7 +474,7 @@ def edit_assignment(
 
 @router.get("/manage/assignments/{assignment_id}/delete")
 def delete_assignment_page(
-    request: Request, db: SessionDep, viewer: SignedInDep, assignment_id: int
+    request: Request, db: SessionDep, viewer: SignedInDep, assignment_id: PathId
 ) -> Response:
     """Ask before required training is removed; cancelling changes nothing."""
     scope = scopes.require_scope(db, viewer.user)
@@ -482,7 +484,7 @@ def delete_assignment_page(
 
 @router.post("/manage/assignments/{assignment_id}/delete")
 def delete_assignment(
-    request: Request, db: SessionDep, viewer: SignedInDep, assignment_id: int
+    request: Request, db: SessionDep, viewer: SignedInDep, assignment_id: PathId
 ) -> Response:
     """Stop requiring something, once confirmed (completions already recorded are kept)."""
     scope = scopes.require_scope(db, viewer.user)
