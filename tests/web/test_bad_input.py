@@ -26,6 +26,7 @@ from tests.services.conftest import use_quick_hashing
 
 HUGE = "99999999999999999999"
 BAD_VALUES = [HUGE, "2147483648", "²", "a\x00b", "x" * 5000, "9999-12-31", "-1"]
+WORST_VALUES = [HUGE, "²", "a\x00b"]
 # Names the routes read from the query string themselves (the team view's filters).
 FILTER_NAMES = [
     "organisation",
@@ -314,7 +315,7 @@ def _routes(app: Any) -> list[tuple[str, APIRoute]]:
     from fastapi import routing
 
     if hasattr(routing, "iter_route_contexts"):
-        found = [(c.path, c.route) for c in routing.iter_route_contexts(app.routes)]
+        found = [(c.path or "", c.route) for c in routing.iter_route_contexts(app.routes)]
     else:
         found = [(getattr(r, "path", ""), r) for r in app.routes]
     return [(path, r) for path, r in found if isinstance(r, APIRoute)]
@@ -328,15 +329,17 @@ def test_every_route_answers_bad_values_without_a_server_error(site: Site) -> No
     headers = {"Authorization": f"Bearer {site.token}"}
     for path, route in routes:
         paths, queries, forms = _params(route)
+        methods = route.methods or set()
         for browser in site.everyone():
-            for value in BAD_VALUES:
+            # Every value as the admin, who reaches most; the worst three as the others.
+            for value in BAD_VALUES if browser is site.admin else WORST_VALUES:
                 url = _fill(path, value.replace("\x00", "%00")) if paths else path
-                what = f"{sorted(route.methods)} {path} with {value[:20]!r}"
+                what = f"{sorted(methods)} {path} with {value[:20]!r}"
                 # Long text in at most 8 parameters at once: a URL has its limits too.
                 params = {name: value for name in queries[: 8 if len(value) > 100 else None]}
-                if "GET" in route.methods:
+                if "GET" in methods:
                     no_server_error(browser.get(url, params=params, headers=headers), what)
-                if "POST" in route.methods:
+                if "POST" in methods:
                     data = {name: value for name in forms}
                     data["csrf_token"] = csrf_token(browser)
                     response = browser.post(url, params=params, data=data, follow_redirects=False)
@@ -363,7 +366,7 @@ def fuzz(site: Site, *, examples: int) -> tuple[Counter[int], list[str]]:
     statuses: Counter[int] = Counter()
     errors: list[str] = []
     for result in schema.get_all_operations():
-        operation = result.ok()
+        operation = result.ok()  # type: ignore[union-attr]
         if operation.path.startswith(ENDS_SESSION):
             continue
 
