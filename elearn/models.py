@@ -157,10 +157,6 @@ class LoginThrottle(SQLModel, table=True):
     next_at: int = Field(default=0, sa_type=BigInteger)  # nothing is checked before this
 
 
-# The name of the table this replaced (one row per failed attempt), still imported by tests.
-LoginAttempt = LoginThrottle
-
-
 class EmailConfirmation(SQLModel, table=True):
     """An emailed link that confirms a new account's address: expires, and works once."""
 

@@ -155,8 +155,8 @@ def sign_up(
     a new address, so sign-up never tells anyone who has an account)."""
     email = normalise_email(email)
     errors: dict[str, str] = {}
-    if not name.strip():
-        errors["name"] = "Enter your name"
+    if problem := name_problem(name):
+        errors["name"] = problem
     if not EMAIL.match(email):
         errors["email"] = "Enter an email address in the correct format, like name@example.org"
     problem = password_problem(password, email=email, name=name)
@@ -469,12 +469,29 @@ def invitation_for_token(db: Session, *, token: str) -> Invitation:
     return invitation
 
 
+def name_problem(name: str) -> str | None:
+    """What is wrong with a name for an account (certificates print it), if anything."""
+    from elearn.certificates.pdf import unsupported_characters
+
+    if not name.strip():
+        return "Enter your name"
+    if len(name) > 200:
+        return "Your name must be 200 characters or fewer"
+    missing = unsupported_characters(name)
+    if missing:
+        return (
+            f"Certificates cannot print {' '.join(missing)}: remove these characters "
+            "or write them another way"
+        )
+    return None
+
+
 def accept_invitation(db: Session, *, token: str, name: str, password: str) -> User:
     """Create the invited person's account, once."""
     invitation = invitation_for_token(db, token=token)
     errors = {}
-    if not name.strip():
-        errors["name"] = "Enter your name"
+    if problem := name_problem(name):
+        errors["name"] = problem
     problem = password_problem(password, email=invitation.email, name=name)
     if problem:
         errors["password"] = problem

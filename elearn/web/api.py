@@ -58,7 +58,11 @@ class JsonErrors(APIRoute):
                 return JSONResponse(
                     {"detail": jsonable_encoder(exc.errors())}, status_code=422, headers=NO_STORE
                 )
-            except Exception:
+            except Exception as exc:
+                from elearn.web import unavailable
+
+                if unavailable.is_outage(exc):
+                    return unavailable.unavailable_response(request)
                 error_id = secrets.token_hex(4)
                 log.exception(
                     "unhandled API error %s on %s %s",

@@ -19,6 +19,7 @@ from elearn.db import SessionDep
 from elearn.errors import NotFound
 from elearn.models import Assignment, Organisation, Team, utcnow
 from elearn.services import certificates, completion, progress, scopes, statuses, training
+from elearn.services.spreadsheet import safe_cell as _safe
 from elearn.web.deps import SignedInDep, csrf_protect
 from elearn.web.downloads import attachment
 from elearn.web.inputs import SHORT_LENGTH, FormText, NoNul, PathId, whole_number
@@ -91,11 +92,6 @@ def _chart(weeks: list[tuple[date, int]]) -> dict[str, object]:
         "bar": width,
         "base": 10 + height,
     }
-
-
-def _safe(value: str) -> str:
-    """A cell that a spreadsheet will show as text, never run as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _slug(text: str) -> str:

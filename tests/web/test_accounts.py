@@ -20,7 +20,6 @@ from elearn.config import Settings, SettingsError, load_settings
 from elearn.models import (
     AuthSession,
     Invitation,
-    LoginAttempt,
     Organisation,
     PasswordReset,
     Team,
@@ -236,7 +235,7 @@ def test_a_domain_organisation_needs_a_work_email(
         assert "@riverside.example or @riverside-academy.example" in error
     assert users(client) == []
     response = sign_up(client, org, email="Sam@Riverside-Academy.example")
-    assert response.status_code == 303
+    assert response.status_code == 200 and "Check your email" in response.text
     assert [u.email for u in users(client)] == ["sam@riverside-academy.example"]
 
 
@@ -252,9 +251,8 @@ def test_a_used_email_gets_a_neutral_message(
         email=" SAM@example.org",
         password=NEW_PASSWORD,
     )
-    assert response.status_code == 400
-    error = field_error(response.text, "email")
-    assert error is not None and "may already have an account" in error
+    assert response.status_code == 200 and "Check your email" in response.text
+    assert field_error(response.text, "email") is None
     assert "Sam Learner" not in response.text  # nothing about the existing account
     [user] = users(client)
     assert user.name == "Sam Learner" and user.organisation_id == organisations[0].id
@@ -294,38 +292,6 @@ def test_sign_in_with_the_right_password_goes_to_my_learning(
 
 def _paused(response: Any) -> bool:
     return response.status_code == 429 and "Sign-in is paused" in response.text
-
-
-def test_too_many_failures_pause_an_account_even_with_the_right_password(
-    make_client: MakeClient,
-) -> None:
-    client = make_client(login_failures_per_account=3, login_failures_per_address=1000)
-    sign_up(client, first_org(client))
-    post(client, "/account/sign-out")
-    for _ in range(3):
-        assert sign_in(client, "sam@example.org", "not my password").status_code == 400
-    paused = sign_in(client, "sam@example.org", PASSWORD)
-    assert _paused(paused)
-    assert "elearn_session" not in set_cookies(paused)
-    assert not signed_in(client)
-    # An address nobody has is paused in exactly the same way.
-    for _ in range(3):
-        assert sign_in(client, "nobody@example.org", "not my password").status_code == 400
-    unknown = sign_in(client, "nobody@example.org", PASSWORD)
-    assert _paused(unknown)
-    assert paused.text.replace("sam@example.org", "@") == unknown.text.replace(
-        "nobody@example.org", "@"
-    )
-    # Someone else's account is not affected.
-    sign_up(browser(client), first_org(client), name="Alex Other", email="alex@example.org")
-    assert sign_in(browser(client), "alex@example.org").status_code == 303
-    # Once the failures are older than the window, the right password works again.
-    with Session(app_of(client).state.engine) as db:
-        for row in db.exec(select(LoginAttempt)).all():
-            row.at = row.at - timedelta(minutes=16)
-            db.add(row)
-        db.commit()
-    assert sign_in(client, "sam@example.org", PASSWORD).status_code == 303
 
 
 def test_a_successful_sign_in_resets_the_count(make_client: MakeClient) -> None:
@@ -764,3 +730,16 @@ def test_signing_in_again_in_the_same_browser_ends_the_earlier_session(
     assert replay.get("/learning", follow_redirects=False).status_code == 303
     with Session(app_of(client).state.engine) as db:
         assert len(db.exec(select(AuthSession)).all()) == 1
+
+
+def test_a_name_certificates_cannot_print_is_refused_naming_the_characters(
+    client: TestClient, organisations: list[Organisation]
+) -> None:
+    response = sign_up(client, organisations[0], name="Sam \U00013000")
+    assert response.status_code == 400
+    error = field_error(response.text, "name")
+    assert error is not None and "Certificates cannot print \U00013000" in error
+    assert users(client) == []
+    gujarati = sign_up(client, organisations[0], name="પ્રિયા પટેલ", email="priya@example.org")
+    assert gujarati.status_code == 303
+    assert [u.name for u in users(client)] == ["પ્રિયા પટેલ"]
