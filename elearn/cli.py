@@ -109,7 +109,11 @@ def partnerships_load(
 
     settings = _settings()
     upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
+    )
     with Session(engine) as session:
         count = load_partnerships(session, path=path or SEED)
     engine.dispose()
@@ -133,7 +137,11 @@ def reminders_send() -> None:
     settings = _settings()
     if settings.is_sqlite:
         upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
+    )
     with Session(engine) as session:
         report = reminders.send(
             session, settings=settings, catalog=load_catalog(settings.courses_dir)
@@ -154,7 +162,11 @@ def demo() -> None:
     upgrade(settings.database_url)
     from elearn.content.catalog import load_catalog
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
+    )
     _print_logins(engine, load_catalog(settings.courses_dir), settings)
     engine.dispose()
 
