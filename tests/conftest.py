@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import os
@@ -21,6 +22,7 @@ from sqlmodel import Session, col, select
 from elearn.app import create_app
 from elearn.config import Settings, load_settings
 from elearn.content.catalog import load_catalog
+from elearn.db import upgrade
 from elearn.models import Organisation
 from elearn.services.demo import seed_demo
 from elearn.services.partnerships import load_partnerships
@@ -49,12 +51,21 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL at {PG_SERVER} is not reachable, and CI=true needs it")
         pytest.skip("PostgreSQL is not reachable")
-    name = f"elearn_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with new_postgres_database(PG_SERVER, f"elearn_test_{os.getpid()}") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def new_postgres_database(server: str, prefix: str, *, migrate: bool = False) -> Iterator[str]:
+    """A new, empty PostgreSQL database on `server` (migrated if asked); dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield f"{PG_SERVER}/{name}"
+        if migrate:
+            upgrade(f"{server}/{name}")
+        yield f"{server}/{name}"
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

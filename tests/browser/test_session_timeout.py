@@ -37,16 +37,6 @@ def page(browser: Browser, sample_server: LiveServer) -> Iterator[Page]:
         context.close()
 
 
-@pytest.fixture
-def no_js_page(browser: Browser, sample_server: LiveServer) -> Iterator[Page]:
-    """As `page`, with JavaScript off."""
-    context = new_context(browser, sample_server, java_script_enabled=False)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
 def _user_id(server: LiveServer, email: str) -> int:
     with Session(server.engine) as db:
         user = db.exec(select(User).where(User.email == email)).one()

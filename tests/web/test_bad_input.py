@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,13 +14,18 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 from sqlmodel import Session, select
 
-from elearn.db import upgrade
 from elearn.models import Organisation, Team, TeamManager, User
 from elearn.services.passwords import hash_password
-from tests.conftest import PASSWORD, MakeClient, csrf_token, post, sign_in
+from tests.conftest import (
+    PASSWORD,
+    MakeClient,
+    csrf_token,
+    new_postgres_database,
+    post,
+    sign_in,
+)
 from tests.services.conftest import use_quick_hashing
 
 HUGE = "99999999999999999999"
@@ -114,17 +118,8 @@ def fresh_database(database_url: str) -> Iterator[str]:
         yield database_url
         return
     server = database_url.rpartition("/")[0]
-    name = f"elearn_bad_input_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        upgrade(f"{server}/{name}")
-        yield f"{server}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_postgres_database(server, "elearn_bad_input", migrate=True) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import socket
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,10 @@ from sqlmodel import Session, col, select
 
 from elearn.app import create_app
 from elearn.config import Settings
-from elearn.db import upgrade
 from elearn.models import ModuleCompletion, Organisation, QuizAttempt, User
 from elearn.services.demo import seed_demo
 from elearn.services.partnerships import load_partnerships
-from tests.conftest import PASSWORD, MakeClient, post, quiz_form, sign_up
+from tests.conftest import PASSWORD, MakeClient, new_postgres_database, post, quiz_form, sign_up
 from tests.services.conftest import use_quick_hashing
 
 UNAVAILABLE = "This service is temporarily unavailable"
@@ -129,17 +127,8 @@ def _close(sock: socket.socket) -> None:
 def own_database(postgres_url: str) -> Iterator[str]:
     """A database of this test's own, migrated; its URL."""
     server = postgres_url.rpartition("/")[0]
-    name = f"elearn_outage_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        upgrade(f"{server}/{name}")
-        yield f"{server}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_postgres_database(server, "elearn_outage", migrate=True) as url:
+        yield url
 
 
 class Served:
