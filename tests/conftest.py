@@ -23,8 +23,10 @@ from elearn.app import create_app
 from elearn.config import Settings, load_settings
 from elearn.content.catalog import load_catalog
 from elearn.db import upgrade
-from elearn.models import Organisation
+from elearn.models import Organisation, User, utcnow
+from elearn.services import accounts
 from elearn.services.demo import seed_demo
+from elearn.services.mail import written
 from elearn.services.partnerships import load_partnerships
 
 HERE = Path(__file__).resolve().parent
@@ -161,6 +163,37 @@ def organisations(db: Session) -> list[Organisation]:
     return list(db.exec(select(Organisation).order_by(col(Organisation.id))).all())
 
 
+def new_account(
+    db: Session, *, name: str, email: str, organisation_id: int | None, password: str = PASSWORD
+) -> User:
+    """An account made by the sign-up service, its address then marked confirmed (setup for
+    tests of what comes after signing up)."""
+    accounts.sign_up(db, name=name, email=email, password=password, organisation_id=organisation_id)
+    user = db.exec(select(User).where(User.email == accounts.normalise_email(email))).one()
+    user.email_confirmed_at = utcnow()
+    db.add(user)
+    db.commit()
+    db.refresh(user)
+    return user
+
+
+def confirmation_token(client: TestClient, email: str, *, after: int = 0) -> str:
+    """The token of the newest address-confirmation link emailed to `email` (looking only at
+    emails after the first `after`)."""
+    return confirmation_token_in(client.app.state.settings, email, after=after)  # type: ignore[attr-defined]
+
+
+def confirmation_token_in(settings: Settings, email: str, *, after: int = 0) -> str:
+    """confirmation_token, for an app with these settings."""
+    for message in reversed(written(settings)[after:]):
+        if message["To"] == email and "Confirm your email" in str(message["Subject"]):
+            part = message.get_body(preferencelist=("plain",))
+            assert part is not None
+            [token] = re.findall(r"/account/confirm/([A-Za-z0-9_-]+)", str(part.get_content()))
+            return str(token)
+    raise AssertionError(f"no confirmation email to {email}")
+
+
 def sign_up(
     client: TestClient,
     organisation: Organisation,
@@ -168,14 +201,33 @@ def sign_up(
     name: str = "Sam Learner",
     email: str = "sam@example.org",
     password: str = PASSWORD,
+    confirm: bool = True,
 ) -> Any:
-    """Create an account through the sign-up form (which also signs in)."""
+    """Create an account through the sign-up form and, unless asked not to, confirm the
+    address from the emailed link, which signs in (the answer to that is returned)."""
     client.get("/account/sign-up")
-    return post(
+    before = len(written(client.app.state.settings))  # type: ignore[attr-defined]
+    answer = post(
         client,
         "/account/sign-up",
         {"name": name, "email": email, "password": password, "organisation": str(organisation.id)},
     )
+    if not confirm or answer.status_code != 200 or "Check your email" not in answer.text:
+        return answer
+    address = accounts.normalise_email(email)
+    if client.app.state.settings.smtp_host:  # type: ignore[attr-defined]
+        # The link went to an SMTP server: confirm in the database instead.
+        with Session(client.app.state.engine) as db:  # type: ignore[attr-defined]
+            user = db.exec(select(User).where(User.email == address)).one()
+            user.email_confirmed_at = utcnow()
+            db.add(user)
+            db.commit()
+        return sign_in(client, address, password)
+    try:
+        token = confirmation_token(client, address, after=before)
+    except AssertionError:  # the address had an account: its owner was emailed instead
+        return answer
+    return post(client, f"/account/confirm/{token}")
 
 
 def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> Any:

@@ -146,13 +146,14 @@ def sign_up(
     password: str,
     organisation_id: int | None,
     settings: Settings | None = None,
-) -> User | None:
-    """Create a learner account in an organisation, following its sign-up rules.
+) -> None:
+    """Start a learner account in an organisation, following its sign-up rules.
 
-    Returns the user when they may sign in at once; None when they are to check their email:
-    an organisation limited to email domains confirms the address first, and an address that
-    already has an account gets an email telling its owner (the answer here is the same as for
-    a new address, so sign-up never tells anyone who has an account)."""
+    Every new account confirms its address (a one-use emailed link) before it can be used, and
+    an address that already has an account gets an email telling its owner instead: the answer
+    is the same either way, so sign-up never tells anyone who has an account. A sign-up for an
+    address whose account was never confirmed replaces that account's details (whoever holds
+    the mailbox decides what the account is) and sends a new link; older links stop working."""
     email = normalise_email(email)
     errors: dict[str, str] = {}
     if problem := name_problem(name):
@@ -168,32 +169,30 @@ def sign_up(
         raise FormError(errors)
     assert org is not None
     settings = settings or get_settings()
-    if db.exec(select(User.id).where(User.email == email)).first() is not None:
+    user = db.exec(select(User).where(User.email == email)).first()
+    if user is not None and user.email_confirmed_at is not None:
         hash_password(password)  # as long as a new account takes
         _tell_owner(email, settings)
-        return None
-    confirm = org.signup == "domain"
-    user = User(
-        name=name.strip(),
-        email=email,
-        password_hash=hash_password(password),
-        partnership_id=org.partnership_id,
-        organisation_id=org.id,
-    )
+        return
+    if user is None:
+        user = User(email=email, name="", password_hash="")
+    user.name, user.password_hash = name.strip(), hash_password(password)
+    user.partnership_id, user.organisation_id = org.partnership_id, org.id
     db.add(user)
     try:
         db.flush()
     except IntegrityError:  # the same address signed up at the same moment
         db.rollback()
         _tell_owner(email, settings)
-        return None
-    if not confirm:
-        db.commit()
-        db.refresh(user)
-        return user
+        return
     user.email_confirmed_at = None  # after the insert: None there means "the default"
-    token, digest = new_token()
     assert user.id is not None
+    db.exec(  # only the newest link confirms the account
+        update(EmailConfirmation)
+        .where(col(EmailConfirmation.user_id) == user.id, col(EmailConfirmation.used_at).is_(None))
+        .values(used_at=utcnow())
+    )
+    token, digest = new_token()
     db.add(EmailConfirmation(token_hash=digest, user_id=user.id, expires_at=utcnow() + CONFIRM_FOR))
     db.commit()
     send_mail(
@@ -207,7 +206,6 @@ def sign_up(
             "not create an account, you can ignore this email.\n"
         ),
     )
-    return None
 
 
 def _tell_owner(email: str, settings: Settings) -> None:

@@ -278,7 +278,8 @@ def sign_up(
     password: PasswordField = "",
     organisation: IdChoice = "",
 ) -> Response:
-    """Create the account and sign the person in; errors re-render the form, values kept."""
+    """Start the account and email a link confirming the address; errors re-render the form,
+    values kept."""
     org_id = int(organisation) if organisation.isdigit() else None
     try:
         ratelimit.check(request, "sign-up")
@@ -293,7 +294,7 @@ def sign_up(
             form={"name": name, "email": email, "organisation": organisation},
         )
     try:
-        user = accounts.sign_up(
+        accounts.sign_up(
             db,
             name=name,
             email=email,
@@ -310,10 +311,8 @@ def sign_up(
             organisations=_organisations(db),
             form={"name": name, "email": email, "organisation": organisation},
         )
-    if user is None:  # the same page whether the address is new or already has an account
-        return render(request, "account/check_email.html", email=accounts.normalise_email(email))
-    assert user.id is not None
-    return _signed_in_response(request, db, user.id, "/learning")
+    # the same page whether the address is new or already has an account
+    return render(request, "account/check_email.html", email=accounts.normalise_email(email))
 
 
 @router.get("/account/confirm/{token}")

@@ -25,13 +25,13 @@ import uvicorn
 from sqlmodel import Session, select
 
 from elearn.app import create_app
-from elearn.config import load_settings
+from elearn.config import Settings, load_settings
 from elearn.content.catalog import Catalog, load_catalog
 from elearn.content.schema import Question
 from elearn.models import Organisation
 from elearn.services.demo import seed_demo
 from elearn.services.partnerships import load_partnerships
-from tests.conftest import GOOD_COURSES, PASSWORD, REAL_COURSES
+from tests.conftest import GOOD_COURSES, PASSWORD, REAL_COURSES, confirmation_token_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import APIResponse, Browser, BrowserContext, Locator, Page
@@ -70,6 +70,11 @@ class LiveServer:
     catalog: Catalog
     organisation_id: int  # the demo organisation learners join
     engine: Any  # the app's database, for setting up people the tests need
+    settings: Settings
+
+    def confirm_link(self, email: str) -> str:
+        """The path of the newest address-confirmation link emailed to `email`."""
+        return f"/account/confirm/{confirmation_token_in(self.settings, email)}"
 
 
 def _free_port() -> int:
@@ -106,7 +111,12 @@ def _serve(data_dir: Path, courses_dir: Path) -> Iterator[LiveServer]:
         time.sleep(0.02)
     try:
         yield LiveServer(
-            base, settings.exit_url, load_catalog(courses_dir), organisation.id, app.state.engine
+            base,
+            settings.exit_url,
+            load_catalog(courses_dir),
+            organisation.id,
+            app.state.engine,
+            settings,
         )
     finally:
         server.should_exit = True
@@ -223,6 +233,8 @@ def sign_up_quickly(context: BrowserContext, server: LiveServer, name: str = "Sa
     response = form_post(
         context, "/account/sign-up", {**form, "organisation": str(server.organisation_id)}
     )
+    assert response.status == 200 and "Check your email" in response.text()
+    response = form_post(context, server.confirm_link(email))
     assert response.status == 303 and response.headers["location"] == "/learning"
     return email
 

@@ -66,10 +66,14 @@ def walk_the_alpha_track(page: Page, server: LiveServer) -> None:
     page.get_by_role("link", name="Create an account").click()
     expect(heading(page)).to_have_text("Create an account")
     page.get_by_label("Full name").fill("Sam Learner")
-    page.get_by_label("Work email address").fill(new_email())
+    email = new_email()
+    page.get_by_label("Work email address").fill(email)
     page.get_by_label("Organisation").select_option(label=ORGANISATION)
     page.get_by_label("Create a password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    expect(heading(page)).to_have_text("Check your email")
+    page.goto(server.confirm_link(email))  # the link in the email
+    page.get_by_role("button", name="Confirm and sign in").click()
 
     expect(page).to_have_url(f"{server.url}/learning")
     expect(heading(page)).to_have_text("My learning")

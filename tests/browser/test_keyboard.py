@@ -103,7 +103,8 @@ def test_the_whole_journey_can_be_done_by_keyboard_alone(
 
     expect(heading(page)).to_have_text("Create an account")
     type_into(page, "Full name", "Kim Keyboard")
-    type_into(page, "Work email address", new_email())
+    email = new_email()
+    type_into(page, "Work email address", email)
     organisation = page.get_by_label("Organisation")
     tab_to(page, organisation)
     assert_focus_visible(page)
@@ -111,6 +112,9 @@ def test_the_whole_journey_can_be_done_by_keyboard_alone(
     expect(organisation).to_have_value(str(sample_server.organisation_id))
     type_into(page, "Create a password", PASSWORD)
     activate(page, "button", "Create account")
+    expect(heading(page)).to_have_text("Check your email")
+    page.goto(sample_server.confirm_link(email))  # the link in the email
+    activate(page, "button", "Confirm and sign in")
 
     expect(page).to_have_url(f"{sample_server.url}/learning")
     activate(page, "button", "Start Alpha sector track", key="Space")

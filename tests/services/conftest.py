@@ -98,9 +98,13 @@ class SmtpSink:
         """Messages received so far, oldest first."""
         return self._collector.messages
 
-    def to(self, address: str) -> list[Delivered]:
-        """Messages addressed to one recipient."""
-        return [m for m in self.messages if address in m.rcpt_tos]
+    def to(self, address: str, subject: str = "") -> list[Delivered]:
+        """Messages addressed to one recipient (whose subject contains `subject`)."""
+        return [
+            m
+            for m in self.messages
+            if address in m.rcpt_tos and subject in str(m.message["Subject"])
+        ]
 
     def settings(self) -> dict[str, object]:
         """Settings overrides that send the app's mail here."""

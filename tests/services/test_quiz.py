@@ -27,8 +27,8 @@ from elearn.models import (
     QuizAttempt,
     TrackCompletion,
 )
-from elearn.services import accounts, completion, progress, quiz
-from tests.conftest import PASSWORD, post, quiz_form, sign_up
+from elearn.services import completion, progress, quiz
+from tests.conftest import PASSWORD, new_account, post, quiz_form, sign_up
 
 CORRECT = {"q1": ["0"], "q2": ["0", "1"], "q3": ["false"]}
 WRONG = {"q1": ["1"], "q2": ["0"], "q3": ["true"]}  # q2: only half of the right answer
@@ -55,7 +55,7 @@ class Env:
         return self.course.modules["alpha-only"]
 
     def new_learner(self) -> int:
-        user = accounts.sign_up(
+        user = new_account(
             self.db,
             name="Another Learner",
             email=f"other-{uuid.uuid4().hex[:10]}@example.org",
@@ -128,7 +128,7 @@ def _env(client: TestClient) -> Iterator[Env]:
     with Session(engine) as db:
         org = db.exec(select(Organisation).order_by(col(Organisation.id))).first()
         assert org is not None and org.id is not None
-        user = accounts.sign_up(
+        user = new_account(
             db,
             name="Sam Learner",
             email=f"sam-{uuid.uuid4().hex[:10]}@example.org",

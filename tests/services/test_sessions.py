@@ -9,14 +9,14 @@ from sqlmodel import Session, select
 
 from elearn.config import Settings
 from elearn.models import AuthSession, Organisation, User, utcnow
-from elearn.services import accounts, sessions
+from elearn.services import sessions
 from elearn.services.tokens import token_hash
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, new_account
 
 
 @pytest.fixture
 def user(db: Session, organisations: list[Organisation]) -> User:
-    return accounts.sign_up(
+    return new_account(
         db,
         name="Sam Learner",
         email="sam@example.org",
@@ -120,7 +120,7 @@ def test_end_session_ends_only_that_session(db: Session, user: User, settings: S
 def test_end_all_sessions_can_keep_this_one(
     db: Session, user: User, organisations: list[Organisation], settings: Settings
 ) -> None:
-    someone = accounts.sign_up(
+    someone = new_account(
         db,
         name="Alex Other",
         email="alex@example.org",

@@ -21,7 +21,7 @@ from elearn.db import make_engine, upgrade
 from elearn.errors import FormError, TooManyAttempts
 from elearn.models import Organisation, Partnership
 from elearn.services import accounts, throttle
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, new_account
 
 
 @pytest.fixture
@@ -51,9 +51,7 @@ def _account(engine: Engine, email: str) -> None:
         org = Organisation(partnership_id="p", name="Org", sector="education")
         db.add(org)
         db.commit()
-        accounts.sign_up(
-            db, name="Sam Learner", email=email, password=PASSWORD, organisation_id=org.id
-        )
+        new_account(db, name="Sam Learner", email=email, password=PASSWORD, organisation_id=org.id)
 
 
 class CountingChecks:

@@ -24,7 +24,15 @@ from elearn.config import Settings
 from elearn.models import ModuleCompletion, Organisation, QuizAttempt, User
 from elearn.services.demo import seed_demo
 from elearn.services.partnerships import load_partnerships
-from tests.conftest import PASSWORD, MakeClient, new_postgres_database, post, quiz_form, sign_up
+from tests.conftest import (
+    PASSWORD,
+    MakeClient,
+    confirmation_token_in,
+    new_postgres_database,
+    post,
+    quiz_form,
+    sign_up,
+)
 from tests.services.conftest import use_quick_hashing
 
 UNAVAILABLE = "This service is temporarily unavailable"
@@ -157,9 +165,14 @@ class Served:
         return self.client.post(url, data={"csrf_token": token, **data})
 
     def sign_up(self, organisation_id: int, email: str, name: str) -> httpx.Response:
-        """Create an account through the form (which signs in)."""
+        """Create an account through the form and confirm it from the emailed link (which
+        signs in); the first answer that is not "Check your email" is returned."""
         data = {"name": name, "email": email, "password": PASSWORD}
-        return self.post("/account/sign-up", {**data, "organisation": str(organisation_id)})
+        answer = self.post("/account/sign-up", {**data, "organisation": str(organisation_id)})
+        if answer.status_code != 200:
+            return answer
+        token = confirmation_token_in(self.app.state.settings, email)
+        return self.post(f"/account/confirm/{token}", {})
 
     def stop(self) -> None:
         self.client.close()
