@@ -175,7 +175,7 @@ def sign_up(
         _tell_owner(email, settings)
         return
     if user is None:
-        user = User(email=email, name="", password_hash="")
+        user = User(email=email, name="", password_hash="", partnership_id=org.partnership_id)
     user.name, user.password_hash = name.strip(), hash_password(password)
     user.partnership_id, user.organisation_id = org.partnership_id, org.id
     db.add(user)
