@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from datetime import timedelta
 from functools import lru_cache
 
@@ -71,6 +72,31 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+EMAIL_LENGTH = 320  # the column's size (elearn/models.py)
+
+
+def email_problem(email: str) -> str | None:
+    """What is wrong with an address typed for a new account, if anything."""
+    if len(email) > EMAIL_LENGTH:
+        return f"Your email address must be {EMAIL_LENGTH} characters or fewer"
+    if not EMAIL.match(email) or _has_control_characters(email):
+        return "Enter an email address in the correct format, like name@example.org"
+    return None
+
+
+def _has_control_characters(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" for c in text)
+
+
+def _user_by_email(db: Session, email: str) -> User | None:
+    """The account with this address; None, without asking the database, for text that
+    cannot be an address (too long for the column, or holding a NUL)."""
+    email = normalise_email(email)
+    if len(email) > EMAIL_LENGTH or "\x00" in email:
+        return None
+    return db.exec(select(User).where(User.email == email)).first()
+
+
 def _email_key(email: str) -> str:
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
@@ -108,7 +134,7 @@ def authenticate(
             f"again in {_wait_words(exc.wait_seconds)}, or reset your password: the emailed "
             "link always works, and signing in is open again once you have used it."
         ) from None
-    user = db.exec(select(User).where(User.email == normalise_email(email))).first()
+    user = _user_by_email(db, email)
     if user is None:
         verify_password(_DUMMY_HASH, password)
     elif verify_password(user.password_hash, password):
@@ -158,8 +184,8 @@ def sign_up(
     errors: dict[str, str] = {}
     if problem := name_problem(name):
         errors["name"] = problem
-    if not EMAIL.match(email):
-        errors["email"] = "Enter an email address in the correct format, like name@example.org"
+    if problem := email_problem(email):
+        errors["email"] = problem
     problem = password_problem(password, email=email, name=name)
     if problem:
         errors["password"] = problem
@@ -282,7 +308,7 @@ def change_password(
 
 def request_password_reset(db: Session, *, email: str, settings: Settings) -> None:
     """Email a reset link if the address has an account; say nothing either way."""
-    user = db.exec(select(User).where(User.email == normalise_email(email))).first()
+    user = _user_by_email(db, email)
     if user is None or user.id is None:
         return
     recent = db.exec(
@@ -475,6 +501,8 @@ def name_problem(name: str) -> str | None:
         return "Enter your name"
     if len(name) > 200:
         return "Your name must be 200 characters or fewer"
+    if _has_control_characters(name):
+        return "Your name must not contain control characters such as tabs or line breaks"
     missing = unsupported_characters(name)
     if missing:
         return (

@@ -23,9 +23,6 @@ _DIGITS = re.compile(r"[0-9]{1,10}")
 _ANY_DIGITS = re.compile(r"[0-9]{1,100}")  # longer ones are refused as out of range
 
 # Column sizes of the text people type (see elearn/models.py).
-NAME_LENGTH = 200
-EMAIL_LENGTH = 320
-PASSWORD_LENGTH = 1_000
 REASON_LENGTH = 500
 SHORT_LENGTH = 200  # ids, codes, choices and other short values
 LONG_LENGTH = 100_000  # a reflection (its route refuses past 20,000 beside the box)
@@ -92,9 +89,13 @@ OptionalQueryText = Annotated[str | None, Query(max_length=SHORT_LENGTH), NoNul]
 # message beside the field; past TYPED_LENGTH (no one types that much) it is a plain 422.
 TypedText = Annotated[str, Form(max_length=TYPED_LENGTH), NoNul]
 FormText = Annotated[str, Form(max_length=SHORT_LENGTH), NoNul]
-NameField = Annotated[str, Form(max_length=NAME_LENGTH), NoNul]
-EmailField = Annotated[str, Form(max_length=EMAIL_LENGTH), NoNul]
-PasswordField = Annotated[str, Form(max_length=PASSWORD_LENGTH), NoNul]
+# A person's name, email address and password are checked by the account services, which
+# answer beside the field (too long, a control character, a wrong format); only past
+# TYPED_LENGTH is it a plain 422.
+_PersonTyped = Annotated[str, Form(max_length=TYPED_LENGTH)]
+NameField = _PersonTyped
+EmailField = _PersonTyped
+PasswordField = _PersonTyped
 ReasonField = Annotated[str, Form(max_length=REASON_LENGTH), NoNul]
 IdChoice = Annotated[str, Form(max_length=SHORT_LENGTH), AfterValidator(_id_or_empty)]
 LongText = Annotated[str, Form(max_length=LONG_LENGTH), NoNul]
