@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from elearn.certificates.compare import differences
 from elearn.certificates.data import CertificateData
-from elearn.certificates.pdf import ATTACHMENT_NAME, render
+from elearn.certificates.pdf import ATTACHMENT_NAME, UnknownDrawing, render
 from elearn.certificates.signing import PublishedKey, SignatureProblem, Signed, verify
 
 NO_DATA = "This PDF carries no certificate data."
@@ -63,6 +63,12 @@ def _fresh(data: CertificateData, signed: Signed) -> PdfReader | str:
     """The certificate drawn afresh from its signed data, or why that cannot be done."""
     try:
         return PdfReader(io.BytesIO(render(data, signed)))
+    except UnknownDrawing:
+        return (
+            "This certificate was drawn by a newer version of the service than this check "
+            "knows, so its page cannot be compared: check it on the issuer's website, or "
+            "with an up-to-date copy of the check."
+        )
     except Exception:  # signed data that this service's drawing cannot take
         return (
             "The certificate cannot be drawn again from its signed data, so the page cannot "

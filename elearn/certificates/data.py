@@ -40,12 +40,19 @@ class CertificateData:
     partners: tuple[str, ...]
     verify_url: str
     supersedes: str | None = None
+    drawing: int = 1
+    """Which page layout and fonts drew it (elearn.certificates.pdf.DRAWINGS): the offline
+    check draws it again with the same ones, whatever the service draws new certificates
+    with. Drawing 1 is not written in the signed bytes (certificates from before drawings
+    were numbered carry none)."""
 
     def __post_init__(self) -> None:
         if self.issued_at.utcoffset() != dt.timedelta(0):
             raise ValueError("issued_at must be a time in UTC (timezone-aware)")
         if self.cpd_minutes < 0:
             raise ValueError("cpd_minutes cannot be negative")
+        if self.drawing < 1:
+            raise ValueError("drawing must be 1 or more")
 
 
 _STRING_FIELDS = (
@@ -84,6 +91,8 @@ def _to_document(data: CertificateData) -> dict[str, Any]:
         nes_level=data.nes_level,
         supersedes=data.supersedes,
     )
+    if data.drawing != 1:
+        document["drawing"] = data.drawing
     return document
 
 
@@ -115,8 +124,11 @@ def _from_document(document: Any) -> CertificateData:
     _require(document, dict, "the certificate")
     if document.get("format") != FORMAT:
         raise ValueError(f"unknown certificate format {document.get('format')!r}")
-    if set(document) != _ALL_FIELDS:
+    if set(document) - {"drawing"} != _ALL_FIELDS:
         raise ValueError("the certificate does not have the expected fields")
+    drawing = _require(document.get("drawing", 1), int, "drawing")
+    if "drawing" in document and drawing < 2:  # drawing 1 is never written: one form only
+        raise ValueError("the certificate's drawing number is not one that is written")
     strings: dict[str, Any] = {name: _require(document[name], str, name) for name in _STRING_FIELDS}
     for name in _OPTIONAL_FIELDS:
         strings[name] = None if document[name] is None else _require(document[name], str, name)
@@ -133,6 +145,7 @@ def _from_document(document: Any) -> CertificateData:
         issued_at=issued_at,
         cpd_minutes=_require(document["cpd_minutes"], int, "cpd_minutes"),
         partners=tuple(_require(p, str, "each partner") for p in partners),
+        drawing=drawing,
     )
 
 

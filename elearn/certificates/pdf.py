@@ -15,7 +15,7 @@ import math
 import threading
 import unicodedata
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -501,11 +501,39 @@ def _binary_streams() -> Iterator[None]:
         rl_config.useA85 = saved
 
 
+def _drawing_1(c: Canvas, data: CertificateData) -> None:
+    """The page as certificates have been drawn since they were first issued."""
+    _draw_frame(c)
+    _draw_emblem(c, CENTRE_X, PAGE_HEIGHT - 86)
+    _draw_body(c, data)
+    _draw_issuers(c, data)
+    _draw_verification(c, data)
+
+
+DRAWINGS: dict[int, Callable[[Canvas, CertificateData], None]] = {1: _drawing_1}
+"""Every page layout certificates have been drawn with, by number. The offline check draws a
+certificate again with the drawing it names and requires the very same page, so a drawing
+never changes once certificates carry it: a new layout, wording or font set is a new drawing
+(its own function, and fonts in a folder of their own), DRAWING becomes its number and the
+older ones stay. tests/certificates/test_drawings.py holds certificates of each drawing and
+fails when one would no longer be drawn the same."""
+
+DRAWING = 1
+"""The drawing new certificates are issued with."""
+
+
+class UnknownDrawing(ValueError):
+    """A certificate names a drawing this version of the service does not have."""
+
+
 def render_unchecked(visible: CertificateData, signed: Signed) -> bytes:
     """Draw `visible` on the page and embed `signed` as it is, without comparing the two.
 
     Only for tests of the checker, which need a page that differs from its signed data.
     """
+    draw = DRAWINGS.get(visible.drawing)
+    if draw is None:
+        raise UnknownDrawing(f"drawing {visible.drawing} is not known to this version")
     buffer = io.BytesIO()
     with _RENDER_LOCK, _binary_streams():
         c = _CertificateCanvas(
@@ -518,11 +546,7 @@ def render_unchecked(visible: CertificateData, signed: Signed) -> bytes:
             initialFontSize=10,
         )
         _describe(c, visible)
-        _draw_frame(c)
-        _draw_emblem(c, CENTRE_X, PAGE_HEIGHT - 86)
-        _draw_body(c, visible)
-        _draw_issuers(c, visible)
-        _draw_verification(c, visible)
+        draw(c, visible)
         _attach(c, ATTACHMENT_NAME, signed.to_json(), "Signed certificate data")
         c.showPage()
         c.glyph_fonts.add_to(c)

@@ -177,6 +177,7 @@ def issue_for_track(
         partners=tuple(p.name for p in partnerships),
         verify_url=verify_url(settings, code),
         supersedes=None,
+        drawing=pdf.DRAWING,
     )
     return _store(
         db, settings=settings, data=data, user_id=user_id, track_completion_id=completion.id
@@ -335,6 +336,7 @@ def reissue(
         issued_at=utcnow().replace(microsecond=0),
         verify_url=verify_url(settings, new_code),
         supersedes=old.code,
+        drawing=pdf.DRAWING,
     )
     try:
         new = _store(

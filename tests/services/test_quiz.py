@@ -644,6 +644,8 @@ def test_two_starts_at_once_share_one_attempt(
     assert second.id == first.id
     env_any_db.db.expire_all()
     open_rows = env_any_db.db.exec(
-        select(QuizAttempt).where(col(QuizAttempt.submitted_at).is_(None))
+        select(QuizAttempt).where(
+            QuizAttempt.user_id == env_any_db.user_id, col(QuizAttempt.submitted_at).is_(None)
+        )
     ).all()
     assert len(open_rows) == 1
