@@ -2,7 +2,10 @@
 
 (a) sign and render one certificate, many times: median and p95;
 (b) sign and render 10,000 certificates into a ZIP written as it goes, with memory sampled;
-(c) the same certificate as an HTML page rendered by WeasyPrint, to justify reportlab.
+(c) the same certificate as an HTML page rendered by WeasyPrint, to justify reportlab;
+(d) the first certificate in a process, then the first name in each script that needs a font
+    of its own (shaped), then one more of each;
+(e) the offline check (signature, then the page drawn again and compared object by object).
 Each certificate has its own code, QR code and holder; about one name in six has letters
 outside ASCII, so the font-subset cache is exercised as it would be in real use.
 """
@@ -16,13 +19,16 @@ import statistics
 import tempfile
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import reportlab
 import segno
 
 from elearn.certificates import codes, pdf, signing
+from elearn.certificates.check import check_pdf
 from elearn.certificates.data import CertificateData, ModuleRecord
+from elearn.certificates.signing import PublishedKey
 
 VERA = Path(reportlab.__file__).parent / "fonts"
 FIRST = ["Amira", "Ben", "Chloe", "Daniel", "Siobhán", "Grace", "Kwame", "Zoë", "Oliver", "Priya"]
@@ -189,16 +195,65 @@ def weasyprint(runs: int) -> None:
     )
 
 
+SCRIPT_NAMES = {
+    "Gujarati": "પ્રિયા પટેલ",
+    "Arabic": "ليلى حداد",
+    "Devanagari": "अनीता शर्मा",
+    "Chinese": "王小明",
+    "Amharic": "ሰላም ተስፋዬ",
+}
+
+
+def first_in_each_script() -> None:
+    key = signing.load_private_key(signing.generate_private_key_text())
+    start = time.perf_counter()
+    data = certificate(0)
+    pdf.render(data, signing.sign(data, key))
+    print(f"(d) first certificate in this process: {(time.perf_counter() - start) * 1000:.0f} ms")
+    for script, name in SCRIPT_NAMES.items():
+        timings = []
+        for _ in range(2):
+            data = replace(certificate(1), holder_name=name)
+            start = time.perf_counter()
+            pdf.render(data, signing.sign(data, key))
+            timings.append((time.perf_counter() - start) * 1000)
+        print(f"    first {script} name {timings[0]:.0f} ms, the next {timings[1]:.1f} ms")
+
+
+def offline_check(runs: int) -> None:
+    key = signing.load_private_key(signing.generate_private_key_text())
+    public = key.public_key()
+    keys = {signing.key_id(public): PublishedKey("nottinghamshire", PARTNERS[0], public)}
+    files = []
+    for number in range(runs):
+        data = certificate(number)
+        files.append(pdf.render(data, signing.sign(data, key)))
+    check_pdf(files[0], keys)  # warm up
+    times = []
+    for file in files:
+        start = time.perf_counter()
+        result = check_pdf(file, keys)
+        times.append((time.perf_counter() - start) * 1000)
+        assert result.ok, result.problems
+    print(
+        f"(e) offline check, {runs} certificates: median {statistics.median(times):.1f} ms, "
+        f"p95 {percentile(times, 0.95):.1f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=500, help="certificates for (a)")
     parser.add_argument("--count", type=int, default=10_000, help="certificates for (b)")
     parser.add_argument("--weasyprint-runs", type=int, default=30, help="pages for (c)")
+    parser.add_argument("--check-runs", type=int, default=200, help="certificates for (e)")
     args = parser.parse_args()
+    first_in_each_script()
     one_at_a_time(args.runs)
     with tempfile.TemporaryDirectory() as folder:
         into_a_zip(args.count, Path(folder))
     weasyprint(args.weasyprint_runs)
+    offline_check(args.check_runs)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from elearn.config import Settings, get_settings
 from elearn.content.catalog import CatalogStore, load_catalog
 from elearn.db import make_engine, upgrade
 from elearn.web import (
+    admin,
     api,
     api_tokens,
     auth,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, configure_logging: bool = Tr
     app.include_router(manage.router)
     app.include_router(invitations.router)
     app.include_router(health.router)
+    app.include_router(admin.router)
     app.include_router(api_tokens.router)
     app.include_router(api.router)
     errors.install(app)

@@ -32,6 +32,10 @@ class Organisation(SQLModel, table=True):
     sector: str = Field(max_length=40, index=True)
     signup: str = Field(default="open", max_length=20)  # open | domain | invitation
     email_domains: str = Field(default="", max_length=1000)  # comma-separated, for "domain"
+    # Archived organisations take no new sign-ups; their people and records are kept.
+    archived_at: datetime | None = Field(
+        default=None, sa_type=DateTime(timezone=True), nullable=True
+    )
 
 
 class Team(SQLModel, table=True):
@@ -40,6 +44,9 @@ class Team(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     name: str = Field(max_length=200)
+    archived_at: datetime | None = Field(
+        default=None, sa_type=DateTime(timezone=True), nullable=True
+    )
 
 
 class User(SQLModel, table=True):
@@ -63,16 +70,60 @@ class User(SQLModel, table=True):
     email_confirmed_at: datetime | None = Field(
         default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=True
     )
+    # A deactivated account cannot sign in and is left out of matrices and reminders; its
+    # records are kept. An erased one has had its personal data replaced by a pseudonym.
+    deactivated_at: datetime | None = Field(
+        default=None, sa_type=DateTime(timezone=True), nullable=True
+    )
+    erased_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True), nullable=True)
+    last_active_at: datetime | None = Field(
+        default=None, sa_type=DateTime(timezone=True), nullable=True
+    )
 
 
 class AuditEvent(SQLModel, table=True):
-    """Something an admin or the system did that must be traceable later."""
+    """Something an admin, a manager or the system did that must be traceable later.
+
+    Append-only: no route changes or deletes one, and on PostgreSQL the database refuses
+    updates and deletes except from the retention job (migration 0009)."""
+
+    __table_args__ = (
+        Index("ix_auditevent_partnership_at", "partnership_id", "at"),
+        Index("ix_auditevent_subject_at", "subject_id", "at"),
+        Index("ix_auditevent_actor_at", "actor_id", "at"),
+        Index("ix_auditevent_action_at", "action", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True, sa_type=DateTime(timezone=True))
     actor_id: int | None = Field(default=None, foreign_key="user.id")
     action: str = Field(max_length=80)
     detail: str = Field(default="", max_length=4000)
+    # Whose partnership it happened in (None: the whole service) and whom it is about.
+    partnership_id: str | None = Field(default=None, max_length=40)
+    subject_id: int | None = Field(default=None)
+    before: str = Field(default="", max_length=4000)  # JSON of what changed, as it was
+    after: str = Field(default="", max_length=4000)  # and as it became
+
+
+class PrivacyRequest(SQLModel, table=True):
+    """A subject access or erasure request (UK GDPR), answered within a month (ICO)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # access | erasure
+    user_id: int = Field(index=True)  # whom it is about (the row survives their erasure)
+    partnership_id: str = Field(max_length=40, index=True)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    due_on: date
+    channel: str = Field(default="account", max_length=20)  # account | other (email, letter)
+    recorded_by_id: int | None = Field(default=None)  # the admin who logged one received otherwise
+    note: str = Field(default="", max_length=2000)
+    status: str = Field(default="open", max_length=20)  # open | done | refused
+    decided_by_id: int | None = Field(default=None)
+    decided_at: datetime | None = Field(
+        default=None, sa_type=DateTime(timezone=True), nullable=True
+    )
+    reason: str = Field(default="", max_length=2000)
 
 
 def _when(**kwargs: Any) -> Any:
