@@ -1,4 +1,4 @@
-"""Command line: serve, demo, courses, db, partnerships and certificates."""
+"""Command line: serve, demo, courses, db, partnerships, admin and certificates."""
 
 from __future__ import annotations
 
@@ -151,6 +151,57 @@ def reminders_send() -> None:
         f"sent {report.learner_emails} reminder(s) and {report.digests} manager digest(s); "
         f"{report.skipped_recent} person(s) already reminded this week"
     )
+
+
+admin_app = typer.Typer(help="Partnership admins.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+
+@admin_app.command("create")
+def admin_create(
+    partnership: Annotated[str, typer.Option(help="The partnership's id.")],
+    email: Annotated[str, typer.Option(help="The admin's email address.")],
+    name: Annotated[str, typer.Option(help="The admin's name.")],
+) -> None:
+    """Make a partnership admin: a new account, with a one-use link that sets its password,
+    or an account already in the partnership given the admin role."""
+    from sqlmodel import Session
+
+    from elearn.db import make_engine, upgrade
+    from elearn.services import people
+
+    settings = _settings()
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
+    )
+    try:
+        with Session(engine) as session:
+            result = people.create_admin(
+                session, partnership_id=partnership, email=email, name=name, settings=settings
+            )
+    except people.PeopleError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    user = result.user
+    if result.link is None:
+        if result.previous_role == "admin":
+            typer.echo(f"{user.email} is already an admin of {user.partnership_id}")
+        else:
+            typer.echo(
+                f"{user.email}'s role changed from {result.previous_role} to admin "
+                f"in {user.partnership_id}"
+            )
+        return
+    days = people.ADMIN_LINK_FOR.days
+    typer.echo(f"created admin {user.email} in {user.partnership_id}")
+    typer.echo(f"Set the password with this link (it works once, for {days} days):")
+    typer.echo(result.link)
 
 
 @app.command()
