@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from elearn.config import Settings
@@ -62,7 +63,11 @@ def create_admin(
         partnership_id=partnership_id,
     )
     db.add(user)
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError:  # the same address was given an account at the same moment
+        db.rollback()
+        raise PeopleError(f"{email} was given an account just now; run the command again") from None
     # Unconfirmed until the link is used; set after the insert, where None means the default.
     user.email_confirmed_at = None
     assert user.id is not None
