@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -20,7 +19,6 @@ from elearn.config import Settings
 from elearn.content.catalog import CourseView, TrackView
 from elearn.errors import FormError, NotFound, UserFacingError
 from elearn.models import (
-    AuditEvent,
     Certificate,
     CertificateFile,
     ModuleCompletion,
@@ -30,6 +28,7 @@ from elearn.models import (
     User,
     utcnow,
 )
+from elearn.services import audit
 from elearn.services.sessions import _aware
 
 PRACTICE_LEVELS = {
@@ -276,10 +275,8 @@ def _admin_certificate(db: Session, admin: User, code: str) -> Certificate:
     return certificate
 
 
-def _audit(db: Session, actor: User, action: str, **detail: object) -> None:
-    db.add(
-        AuditEvent(actor_id=actor.id, action=action, detail=json.dumps(detail, ensure_ascii=False))
-    )
+def _audit(db: Session, actor: User, action: str, subject_id: int | None, **detail: Any) -> None:
+    audit.record(db, actor=actor, action=action, subject_id=subject_id, **detail)
 
 
 def revoke(db: Session, *, admin: User, code: str, reason: str) -> Certificate:
@@ -298,7 +295,9 @@ def revoke(db: Session, *, admin: User, code: str, reason: str) -> Certificate:
     certificate.revoked_reason = reason
     certificate.revoked_by_id = admin.id
     db.add(certificate)
-    _audit(db, admin, "certificate.revoke", code=certificate.code, reason=reason)
+    _audit(
+        db, admin, "certificate.revoke", certificate.user_id, code=certificate.code, reason=reason
+    )
     db.commit()
     db.refresh(certificate)
     return certificate
@@ -357,6 +356,7 @@ def reissue(
             db,
             admin,
             "certificate.reissue",
+            old.user_id,
             code=old.code,
             new_code=new.code,
             old_name=old.holder_name,

@@ -26,7 +26,6 @@ from elearn.content.catalog import Catalog
 from elearn.errors import FormError, NotFound
 from elearn.models import (
     ApiToken,
-    AuditEvent,
     ModuleCompletion,
     Organisation,
     QuizAttempt,
@@ -35,6 +34,7 @@ from elearn.models import (
     User,
     utcnow,
 )
+from elearn.services import audit
 from elearn.services.tokens import new_token, token_hash
 from elearn.web.inputs import MAX_ID
 
@@ -67,8 +67,8 @@ class TokenRow:
         return "active" if self.creator_is_admin else "suspended"
 
 
-def _audit(db: Session, actor: User, action: str, **detail: object) -> None:
-    db.add(AuditEvent(actor_id=actor.id, action=action, detail=json.dumps(detail)))
+def _audit(db: Session, actor: User, action: str, **detail: Any) -> None:
+    audit.record(db, actor=actor, action=action, **detail)
 
 
 def tokens_of(db: Session, admin: User) -> list[TokenRow]:

@@ -8,7 +8,6 @@ more per 1,000 people whose urgency order or status filter needs their lesson pr
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from elearn.content.catalog import Catalog
 from elearn.errors import NotFound
 from elearn.models import (
     Assignment,
-    AuditEvent,
     LessonProgress,
     ModuleCompletion,
     Organisation,
@@ -32,6 +30,7 @@ from elearn.models import (
     Team,
     User,
 )
+from elearn.services import audit
 from elearn.services.scopes import Filters, Scope
 from elearn.services.statuses import Standing, Tiles, standing
 from elearn.services.summary import attention, chart_weeks, collection_paused, summarise
@@ -567,8 +566,14 @@ def same_requirement(db: Session, assignment: Assignment) -> Assignment | None:
     return db.exec(query.order_by(col(Assignment.id))).first()
 
 
-def _audit(db: Session, actor: User, action: str, assignment: Assignment, **extra: object) -> None:
-    detail: dict[str, object] = {
+def _audit(
+    db: Session,
+    actor: User,
+    action: str,
+    assignment: Assignment,
+    before: dict[str, Any] | None = None,
+) -> None:
+    detail: dict[str, Any] = {
         "assignment_id": assignment.id,
         "course_id": assignment.course_id,
         "track_id": assignment.track_id,
@@ -578,9 +583,9 @@ def _audit(db: Session, actor: User, action: str, assignment: Assignment, **extr
         "sector": assignment.sector,
         "due_on": assignment.due_on.isoformat(),
         "recertify_months": assignment.recertify_months,
-        **extra,
     }
-    db.add(AuditEvent(actor_id=actor.id, action=action, detail=json.dumps(detail)))
+    after = {key: detail[key] for key in before} if before else None
+    audit.record(db, actor=actor, action=action, before=before, after=after, **detail)
 
 
 def add_assignment(db: Session, *, actor: User, assignment: Assignment) -> Assignment:

@@ -38,7 +38,7 @@ def assignments(world: World) -> list[Assignment]:
 def audit(world: World, action: str) -> list[dict[str, Any]]:
     with Session(world.engine) as db:
         events = db.exec(select(AuditEvent).where(AuditEvent.action == action)).all()
-        return [json.loads(e.detail) for e in events]
+        return [{**json.loads(e.detail), "before": json.loads(e.before or "null")} for e in events]
 
 
 def require(
