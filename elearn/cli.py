@@ -21,6 +21,20 @@ app.add_typer(db_app, name="db")
 app.add_typer(certificates_app, name="certificates")
 
 
+def _task_engine(settings: Settings) -> Any:
+    """The database for a command-line task, with the timeout settings (a SQLite file is
+    migrated first)."""
+    from elearn.db import make_engine, upgrade
+
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    return make_engine(
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
+    )
+
+
 def _settings() -> Settings:
     try:
         return load_settings()
@@ -131,17 +145,10 @@ def reminders_send() -> None:
     from sqlmodel import Session
 
     from elearn.content.catalog import load_catalog
-    from elearn.db import make_engine, upgrade
     from elearn.services import reminders
 
     settings = _settings()
-    if settings.is_sqlite:
-        upgrade(settings.database_url)
-    engine = make_engine(
-        settings.database_url,
-        connect_timeout=settings.database_connect_timeout_seconds,
-        statement_timeout=settings.database_statement_timeout_seconds,
-    )
+    engine = _task_engine(settings)
     with Session(engine) as session:
         report = reminders.send(
             session, settings=settings, catalog=load_catalog(settings.courses_dir)
@@ -167,17 +174,10 @@ def admin_create(
     or an account already in the partnership given the admin role."""
     from sqlmodel import Session
 
-    from elearn.db import make_engine, upgrade
     from elearn.services import people
 
     settings = _settings()
-    if settings.is_sqlite:
-        upgrade(settings.database_url)
-    engine = make_engine(
-        settings.database_url,
-        connect_timeout=settings.database_connect_timeout_seconds,
-        statement_timeout=settings.database_statement_timeout_seconds,
-    )
+    engine = _task_engine(settings)
     try:
         with Session(engine) as session:
             result = people.create_admin(
